@@ -1,0 +1,71 @@
+//! The HTTP API of a node: the original's FIDO2 link endpoints, session endpoints, well-known
+//! files and health, as one axum router over shared state.
+
+mod assertion;
+mod attestation;
+mod auth;
+mod body;
+mod health;
+mod well_known;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use serde_json::json;
+
+use crate::algod::Algod;
+use crate::assetlinks::AssetLinks;
+use crate::events::EventBus;
+use crate::fido::RelyingParty;
+use crate::session::CookieSettings;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub rp: Arc<RelyingParty>,
+    pub links: Arc<AssetLinks>,
+    pub apple_app_ids: Arc<Vec<String>>,
+    pub algod: Option<Algod>,
+    pub events: EventBus,
+    pub cookie: CookieSettings,
+}
+
+/// The routes, without the session layer (the node adds it around this and the bridge).
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/attestation/request", post(attestation::request))
+        .route("/attestation/response", post(attestation::response))
+        .route("/assertion/request/{cred_id}", post(assertion::request))
+        .route("/assertion/response", post(assertion::response))
+        .route("/auth/session", get(auth::session))
+        .route("/auth/user", get(auth::user))
+        .route("/auth/keys/{id}", delete(auth::delete_key))
+        .route("/auth/logout", get(auth::logout))
+        .route("/.well-known/assetlinks.json", get(well_known::assetlinks))
+        .route(
+            "/.well-known/apple-app-site-association",
+            get(well_known::apple_app_site_association),
+        )
+        .route("/health", get(health::health))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Nest's answer for an unknown route.
+async fn not_found(method: axum::http::Method, uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({
+            "message": format!("Cannot {method} {}", uri.path()),
+            "error": "Not Found",
+            "statusCode": 404,
+        })),
+    )
+}

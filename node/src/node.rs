@@ -1,0 +1,147 @@
+//! A running node: opens the store, builds the relying party and the router, and serves on a
+//! listener the caller bound (port 0 in tests) until the shutdown future resolves.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::algod::{Algod, AlgodError};
+use crate::assetlinks::{AssetLinks, AssetLinksError};
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::fido::{RelyingParty, RelyingPartyError};
+use crate::http::{self, AppState};
+use crate::session::{self, CookieSettings, SessionBackend};
+use crate::store::{Store, StoreError};
+
+/// How often expired sessions and ceremonies are swept.
+const SWEEP_PERIOD: Duration = Duration::from_secs(60);
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("session store: {0}")]
+    Sessions(#[source] sqlx::Error),
+    #[error(transparent)]
+    RelyingParty(#[from] RelyingPartyError),
+    #[error(transparent)]
+    AssetLinks(#[from] AssetLinksError),
+    #[error("algod client: {0}")]
+    Algod(#[from] AlgodError),
+    #[error("session key in the data directory: {0}")]
+    SessionKey(#[source] std::io::Error),
+    #[error("creating the data directory: {0}")]
+    DataDir(#[source] std::io::Error),
+    #[error("serving HTTP: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A node ready to serve.
+pub struct Node {
+    state: AppState,
+    router: Router,
+    sessions: SessionBackend,
+}
+
+impl Node {
+    /// Opens the database (running migrations) and prepares everything that can fail, so a
+    /// misconfigured node stops before it listens.
+    pub async fn start(config: Config) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(NodeError::DataDir)?;
+        let store = Store::connect(&config.database_url()).await?;
+        let sessions = SessionBackend::open(store.pool())
+            .await
+            .map_err(NodeError::Sessions)?;
+        let key = session::signing_key(config.session_secret.as_deref(), &config.data_dir)
+            .map_err(NodeError::SessionKey)?;
+        let links = AssetLinks::load(
+            config.assetlinks_file.as_deref(),
+            config.android_app.clone(),
+        )?;
+        let rp = RelyingParty::new(
+            &config.rp_id,
+            &config.rp_name,
+            &config.origin,
+            &links,
+            config.ceremony_timeout,
+        )?;
+        let algod = config
+            .algod
+            .clone()
+            .map(|c| Algod::new(c, config.algod_timeout))
+            .transpose()?;
+        let cookie = CookieSettings {
+            secure: config.session_secure,
+            ttl: time::Duration::try_from(config.session_ttl).unwrap_or(time::Duration::WEEK),
+        };
+        let state = AppState {
+            store,
+            rp: Arc::new(rp),
+            links: Arc::new(links),
+            apple_app_ids: Arc::new(config.apple_app_ids.clone()),
+            algod,
+            events: EventBus::new(),
+            cookie: cookie.clone(),
+        };
+        let router = http::router(state.clone(), config.max_body_bytes).layer(session::layer(
+            sessions.clone(),
+            key,
+            &cookie,
+        ));
+        Ok(Self {
+            state,
+            router,
+            sessions,
+        })
+    }
+
+    /// The bus on which authenticated-for-request events are published.
+    pub fn events(&self) -> &EventBus {
+        &self.state.events
+    }
+
+    /// The node's store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        // Dropping the set aborts the sweepers, so nothing outlives the node.
+        let mut background = JoinSet::new();
+        let sessions = self.sessions.clone();
+        background.spawn(async move {
+            if let Err(err) = sessions.continuously_delete_expired(SWEEP_PERIOD).await {
+                tracing::error!(%err, "expired-session sweeper stopped");
+            }
+        });
+        let store = self.state.store.clone();
+        background.spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_PERIOD);
+            loop {
+                tick.tick().await;
+                if let Err(err) = store.delete_expired_ceremonies().await {
+                    tracing::warn!(%err, "sweeping expired ceremonies failed");
+                }
+            }
+        });
+        let served = axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        background.shutdown().await;
+        self.state.store.close().await;
+        served.map_err(NodeError::Serve)
+    }
+}

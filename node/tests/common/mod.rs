@@ -1,0 +1,163 @@
+//! Test harness: real nodes on port 0 over SQLite or PostgreSQL, and wallets whose passkeys come
+//! from passkey-rs's software authenticator and whose liquid proofs are real Ed25519 signatures.
+#![allow(dead_code)]
+
+pub mod wallet;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use liquid_mesh::{Config, Node};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+pub use wallet::Wallet;
+
+/// Which database a test node uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `backends!(name, body_fn)` makes `name::sqlite` and
+/// `name::postgres`. The PostgreSQL variant needs `LIQUID_MESH_TEST_POSTGRES` (the test script
+/// starts a server and sets it) and fails when it is missing.
+#[macro_export]
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// A node serving on loopback until dropped.
+pub struct TestNode {
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub node_events: liquid_mesh::events::EventBus,
+    pub store: liquid_mesh::store::Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    /// Starts a node with `rp_id` `localhost` and origin `http://localhost:<port>`; `tweak` may
+    /// change anything else before it starts.
+    pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config {
+            http_addr: addr,
+            origin: Url::parse(&format!("http://localhost:{}", addr.port())).unwrap(),
+            data_dir: dir.path().to_owned(),
+            database_url: Some(database_url(backend, dir.path()).await),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        Self::serve(config, listener, dir).await
+    }
+
+    /// Stops the node and starts a new one on the same port, data directory and database.
+    pub async fn restart(mut self) -> Self {
+        let config = self.config.clone();
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        self.stop_in_place().await;
+        let listener = TcpListener::bind(config.http_addr).await.expect("rebind");
+        Self::serve(config, listener, dir).await
+    }
+
+    async fn serve(config: Config, listener: TcpListener, dir: tempfile::TempDir) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let node = Node::start(config.clone()).await.expect("node starts");
+        let node_events = node.events().clone();
+        let store = node.store().clone();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            node.serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("node serves");
+        });
+        Self {
+            addr,
+            config,
+            node_events,
+            store,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// The base URL clients use.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    /// Stops the node and waits for it to finish.
+    pub async fn stop(mut self) {
+        self.stop_in_place().await;
+    }
+
+    async fn stop_in_place(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("node stops within 10 s")
+                .expect("node task");
+        }
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A fresh database: a SQLite file in the test's directory, or a new PostgreSQL database on the
+/// server named by `LIQUID_MESH_TEST_POSTGRES`.
+async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite:{}", dir.join("test.db").display()),
+        Backend::Postgres => {
+            let base = std::env::var("LIQUID_MESH_TEST_POSTGRES").expect(
+                "LIQUID_MESH_TEST_POSTGRES is not set: run the suite with scripts/test, which \
+                 starts PostgreSQL, or point it at a server where this user may CREATE DATABASE",
+            );
+            let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&base)
+                .await
+                .expect("connect to LIQUID_MESH_TEST_POSTGRES");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let mut url = Url::parse(&base).expect("LIQUID_MESH_TEST_POSTGRES is a URL");
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+    }
+}
