@@ -1,1 +1,1 @@
-//! placeholder
+//! Runnable examples for liquid-mesh; see `examples/` and the README.

@@ -1,1 +1,10 @@
-//! placeholder
+//! Test harness for liquid-mesh: real nodes on loopback port 0 over SQLite or PostgreSQL, and
+//! wallets whose passkeys come from passkey-rs's software authenticator and whose liquid proofs
+//! are real Ed25519 signatures. The suites under `tests/` use it for single-node API tests,
+//! recorded-vector interop and multi-node simulations.
+
+pub mod node;
+pub mod wallet;
+
+pub use node::{Backend, TestNode};
+pub use wallet::{Wallet, WalletOrigin};

@@ -3,18 +3,16 @@
 //! wrong origin or RP ID, replayed, expired or foreign challenges, unknown credentials, counter
 //! regressions, and a credential claimed for a second wallet.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Backend, TestNode, Wallet};
 use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::{Signer, SigningKey};
+use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-backends!(
+liquid_mesh_tests::backends!(
     malformed_bodies_get_400_or_413,
     bad_registrations_are_refused_and_store_nothing,
     challenges_are_single_use_and_expire,
@@ -97,6 +95,7 @@ async fn malformed_bodies_get_400_or_413(backend: Backend) {
 }
 
 type Tamper = fn(&mut Value, &Wallet, &str);
+type AssertionTamper = fn(&mut Value);
 
 async fn bad_registrations_are_refused_and_store_nothing(backend: Backend) {
     let node = TestNode::start(backend, |_| {}).await;
@@ -333,7 +332,7 @@ async fn bad_assertions_are_refused_and_keep_the_counter(backend: Backend) {
             .unwrap()
             .counter
     };
-    let cases: Vec<(&str, fn(&mut Value), StatusCode)> = vec![
+    let cases: Vec<(&str, AssertionTamper, StatusCode)> = vec![
         (
             "signature flipped",
             |b| {

@@ -1,8 +1,4 @@
-//! Test harness: real nodes on port 0 over SQLite or PostgreSQL, and wallets whose passkeys come
-//! from passkey-rs's software authenticator and whose liquid proofs are real Ed25519 signatures.
-#![allow(dead_code)]
-
-pub mod wallet;
+//! Nodes for tests: each on its own loopback port and fresh database, stopped when dropped.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,8 +8,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
-
-pub use wallet::Wallet;
 
 /// Which database a test node uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,11 +26,11 @@ macro_rules! backends {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name($crate::common::Backend::Sqlite).await;
+                    super::$name($crate::Backend::Sqlite).await;
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$name($crate::common::Backend::Postgres).await;
+                    super::$name($crate::Backend::Postgres).await;
                 }
             }
         )*
@@ -143,7 +137,7 @@ async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
         Backend::Sqlite => format!("sqlite:{}", dir.join("test.db").display()),
         Backend::Postgres => {
             let base = std::env::var("LIQUID_MESH_TEST_POSTGRES").expect(
-                "LIQUID_MESH_TEST_POSTGRES is not set: run the suite with scripts/test, which \
+                "LIQUID_MESH_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which \
                  starts PostgreSQL, or point it at a server where this user may CREATE DATABASE",
             );
             let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());

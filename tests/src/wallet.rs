@@ -75,7 +75,7 @@ pub struct Wallet {
 
 impl Wallet {
     /// A browser wallet (liquid-client in a page) for the node's origin.
-    pub fn web(node: &super::TestNode) -> Self {
+    pub fn web(node: &crate::TestNode) -> Self {
         let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
         Self::new(
             node.url(""),
@@ -85,7 +85,7 @@ impl Wallet {
     }
 
     /// An Android wallet app.
-    pub fn android(node: &super::TestNode, package: &str, fingerprint: &str) -> Self {
+    pub fn android(node: &crate::TestNode, package: &str, fingerprint: &str) -> Self {
         let ua = format!("{package}/1.0 (Android 14; Pixel 8 Pro; google)");
         let origin = WalletOrigin::Android {
             package: package.into(),

@@ -1,17 +1,15 @@
 //! Happy paths over real HTTP: a browser wallet and an Android wallet register with a passkey and
 //! a liquid proof, log in again, and their sessions, user documents and link events are right.
 
-mod common;
-
-use common::{Backend, TestNode, Wallet};
 use liquid_mesh::assetlinks::AndroidApp;
+use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const PACKAGE: &str = "foundation.algorand.demo";
 const FINGERPRINT: &str = "47:CC:4E:EE:B9:50:59:A5:8B:E0:19:45:CA:0A:6D:59:16:F9:A9:C2:96:75:F8:F3:64:86:92:46:2B:7D:5D:5C";
 
-backends!(
+liquid_mesh_tests::backends!(
     web_wallet_registers_logs_in_and_publishes_link_events,
     android_wallet_registers_and_logs_in_with_its_apk_key_hash_origin,
     session_endpoints_follow_the_wallet,
