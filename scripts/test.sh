@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: starts (installing if needed) what the tests need,
-# then runs every test of the workspace. PostgreSQL tests fail, not skip, without their server.
+# then runs every test of the workspace. Tests whose dependencies are missing fail, not skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# PostgreSQL for the second half of every storage test.
 eval "$(scripts/postgres.sh)"
+
+# Real JavaScript clients from npm: socket.io-client and @algorandfoundation/liquid-client.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing Node.js (Debian packages)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+fi
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+
 cargo test --workspace --locked "$@"

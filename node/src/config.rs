@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::algod::AlgodConfig;
 use crate::assetlinks::{AndroidApp, AssetLinksError};
+use liquid_mesh_web_bridge::BridgeConfig;
 
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
@@ -51,6 +52,8 @@ pub struct Config {
     pub ceremony_timeout: Duration,
     /// Largest accepted request body; larger ones get 413. Default 100 KiB, Express's limit.
     pub max_body_bytes: usize,
+    /// The Socket.IO bridge's limits and timings.
+    pub bridge: BridgeConfig,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             ceremony_timeout: Duration::from_millis(1_800_000),
             max_body_bytes: 100 * 1024,
+            bridge: BridgeConfig::default(),
         }
     }
 }
@@ -164,6 +168,9 @@ pub struct Cli {
     /// Seconds a WebAuthn ceremony may take [default: 1800]
     #[arg(long, env = "CEREMONY_TIMEOUT_SECS")]
     pub ceremony_timeout_secs: Option<u64>,
+    /// Seconds a Socket.IO `link` waits for its wallet (and a wallet for its link) [default: 600]
+    #[arg(long, env = "LINK_TTL_SECS")]
+    pub link_ttl_secs: Option<u64>,
 }
 
 impl Cli {
@@ -223,6 +230,9 @@ impl Cli {
         }
         if let Some(secs) = self.ceremony_timeout_secs {
             config.ceremony_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = self.link_ttl_secs {
+            config.bridge.link_ttl = Duration::from_secs(secs);
         }
         Ok(config)
     }

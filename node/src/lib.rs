@@ -8,7 +8,7 @@
 //! - [`assetlinks`]: Android apps and the origin a User-Agent calls for.
 //! - [`session`]: the `connect.sid` session shared with the Socket.IO bridge.
 //! - [`store`]: users, credentials and pending ceremonies in SQLite or PostgreSQL.
-//! - [`events`]: the in-process bus of "wallet authenticated for request ID" events.
+//! - [`hub`]: re-exported from the bridge: link events and signals keyed by request ID.
 //! - [`node`]: wiring it together and serving on a bound listener until shutdown.
 
 pub mod algod;
@@ -17,15 +17,14 @@ pub mod assetlinks;
 pub mod config;
 pub mod cose;
 pub mod error;
-pub mod events;
 pub mod fido;
 pub mod http;
 pub mod liquid;
 pub mod node;
-pub mod request_id;
 pub mod session;
 pub mod store;
 pub mod tls;
 
 pub use config::Config;
+pub use liquid_mesh_web_bridge::{hub, request_id};
 pub use node::{Node, NodeError};

@@ -13,11 +13,12 @@ use tower_sessions::session_store::ExpiredDeletion;
 use crate::algod::{Algod, AlgodError};
 use crate::assetlinks::{AssetLinks, AssetLinksError};
 use crate::config::Config;
-use crate::events::EventBus;
 use crate::fido::{RelyingParty, RelyingPartyError};
 use crate::http::{self, AppState};
+use crate::hub::Hub;
 use crate::session::{self, CookieSettings, SessionBackend};
 use crate::store::{Store, StoreError};
+use liquid_mesh_web_bridge::Bridge;
 
 /// How often expired sessions and ceremonies are swept.
 const SWEEP_PERIOD: Duration = Duration::from_secs(60);
@@ -49,12 +50,19 @@ pub struct Node {
     state: AppState,
     router: Router,
     sessions: SessionBackend,
+    bridge: Bridge,
 }
 
 impl Node {
     /// Opens the database (running migrations) and prepares everything that can fail, so a
     /// misconfigured node stops before it listens.
     pub async fn start(config: Config) -> Result<Self, NodeError> {
+        Self::start_with_hub(config, Hub::new()).await
+    }
+
+    /// Starts a node on an existing hub: nodes sharing one hub in a process signal as one, which
+    /// is how the bridge's interface is tested before the mesh carries it between processes.
+    pub async fn start_with_hub(config: Config, hub: Hub) -> Result<Self, NodeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(NodeError::DataDir)?;
         let store = Store::connect(&config.database_url()).await?;
         let sessions = SessionBackend::open(store.pool())
@@ -88,24 +96,34 @@ impl Node {
             links: Arc::new(links),
             apple_app_ids: Arc::new(config.apple_app_ids.clone()),
             algod,
-            events: EventBus::new(),
+            hub: hub.clone(),
             cookie: cookie.clone(),
         };
-        let router = http::router(state.clone(), config.max_body_bytes).layer(session::layer(
-            sessions.clone(),
-            key,
-            &cookie,
-        ));
+        let mut bridge = Bridge::new(hub, config.bridge.clone());
+        let socket_layer = bridge.take_layer().expect("a new bridge has its layer");
+        // Outermost last: sessions, then a session for cookie-less sockets, then Socket.IO.
+        let router = http::router(state.clone(), config.max_body_bytes)
+            .layer(socket_layer)
+            .layer(axum::middleware::from_fn(
+                liquid_mesh_web_bridge::session::ensure_session,
+            ))
+            .layer(session::layer(sessions.clone(), key, &cookie));
         Ok(Self {
             state,
             router,
             sessions,
+            bridge,
         })
     }
 
-    /// The bus on which authenticated-for-request events are published.
-    pub fn events(&self) -> &EventBus {
-        &self.state.events
+    /// The hub on which link events and signals travel.
+    pub fn hub(&self) -> &Hub {
+        &self.state.hub
+    }
+
+    /// The Socket.IO bridge.
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
     }
 
     /// The node's store.
@@ -137,8 +155,14 @@ impl Node {
                 }
             }
         });
+        // Open sockets would hold graceful shutdown forever; tell them the server is going away.
+        let bridge = self.bridge;
+        let closing = async move {
+            shutdown.await;
+            bridge.close().await;
+        };
         let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(closing)
             .await;
         background.shutdown().await;
         self.state.store.close().await;

@@ -20,16 +20,17 @@ use crate::store::Pool;
 /// The cookie name express-session uses; iOS wallets look the cookie up by it.
 pub const COOKIE_NAME: &str = "connect.sid";
 
-/// Session field names, as the original stores them.
-pub mod keys {
-    pub const CHALLENGE: &str = "challenge";
-    pub const LIQUID_EXTENSION: &str = "liquidExtension";
-    pub const WALLET: &str = "wallet";
-    pub const REQUEST_ID: &str = "requestId";
-    pub const CRED_ID: &str = "credId";
-    /// Every field `/auth/session` shows.
-    pub const ALL: [&str; 5] = [CHALLENGE, LIQUID_EXTENSION, WALLET, REQUEST_ID, CRED_ID];
-}
+/// Session field names, shared with the bridge.
+pub use liquid_mesh_web_bridge::session::keys;
+
+/// Every field `/auth/session` shows.
+const SHOWN: [&str; 5] = [
+    keys::CHALLENGE,
+    keys::LIQUID_EXTENSION,
+    keys::WALLET,
+    keys::REQUEST_ID,
+    keys::CRED_ID,
+];
 
 /// The session store on whichever database the node uses.
 #[derive(Debug, Clone)]
@@ -240,7 +241,7 @@ impl LiquidSession<'_> {
     /// The stored fields, for `/auth/session`.
     pub async fn fields(&self) -> session_store::Result<serde_json::Map<String, Value>> {
         let mut map = serde_json::Map::new();
-        for key in keys::ALL {
+        for key in SHOWN {
             if let Some(value) = self.0.get_value(key).await.map_err(into_store)? {
                 map.insert(key.to_owned(), value);
             }

@@ -3,6 +3,7 @@
 //! are real Ed25519 signatures. The suites under `tests/` use it for single-node API tests,
 //! recorded-vector interop and multi-node simulations.
 
+pub mod js;
 pub mod node;
 pub mod wallet;
 

@@ -41,7 +41,7 @@ macro_rules! backends {
 pub struct TestNode {
     pub addr: SocketAddr,
     pub config: Config,
-    pub node_events: liquid_mesh::events::EventBus,
+    pub hub: liquid_mesh::hub::Hub,
     pub store: liquid_mesh::store::Store,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -52,6 +52,15 @@ impl TestNode {
     /// Starts a node with `rp_id` `localhost` and origin `http://localhost:<port>`; `tweak` may
     /// change anything else before it starts.
     pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_on_hub(backend, liquid_mesh::hub::Hub::new(), tweak).await
+    }
+
+    /// Starts a node on a hub shared with other nodes of this process: they signal as one.
+    pub async fn start_on_hub(
+        backend: Backend,
+        hub: liquid_mesh::hub::Hub,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -63,7 +72,7 @@ impl TestNode {
             ..Config::default()
         };
         tweak(&mut config);
-        Self::serve(config, listener, dir).await
+        Self::serve(config, listener, dir, hub).await
     }
 
     /// Stops the node and starts a new one on the same port, data directory and database.
@@ -72,13 +81,21 @@ impl TestNode {
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
         self.stop_in_place().await;
         let listener = TcpListener::bind(config.http_addr).await.expect("rebind");
-        Self::serve(config, listener, dir).await
+        Self::serve(config, listener, dir, self.hub.clone()).await
     }
 
-    async fn serve(config: Config, listener: TcpListener, dir: tempfile::TempDir) -> Self {
+    async fn serve(
+        config: Config,
+        listener: TcpListener,
+        dir: tempfile::TempDir,
+        hub: liquid_mesh::hub::Hub,
+    ) -> Self {
+        liquid_mesh::tls::install_crypto_provider();
         let addr = listener.local_addr().unwrap();
-        let node = Node::start(config.clone()).await.expect("node starts");
-        let node_events = node.events().clone();
+        let node = Node::start_with_hub(config.clone(), hub)
+            .await
+            .expect("node starts");
+        let hub = node.hub().clone();
         let store = node.store().clone();
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -91,7 +108,7 @@ impl TestNode {
         Self {
             addr,
             config,
-            node_events,
+            hub,
             store,
             shutdown: Some(tx),
             task: Some(task),
@@ -102,6 +119,21 @@ impl TestNode {
     /// The base URL clients use.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    /// A `connect.sid` cookie as a browser gets it: from a cookie-less Engine.IO handshake.
+    pub async fn socket_cookie(&self) -> String {
+        let response = reqwest::get(self.url("/socket.io/?EIO=4&transport=polling"))
+            .await
+            .expect("handshake");
+        assert!(response.status().is_success());
+        let header = response
+            .headers()
+            .get("set-cookie")
+            .expect("the handshake sets the session cookie")
+            .to_str()
+            .unwrap();
+        header.split(';').next().unwrap().to_owned()
     }
 
     /// Stops the node and waits for it to finish.

@@ -70,6 +70,8 @@ pub struct Wallet {
     pub base: String,
     pub origin: WalletOrigin,
     pub user_agent: String,
+    /// The wallet's cookies, so its Socket.IO connection can carry its session.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
     client: SoftClient,
 }
 
@@ -107,8 +109,9 @@ impl Wallet {
         );
         authenticator.set_make_credentials_with_signature_counter(true);
         let client = Client::new(authenticator).allows_insecure_localhost(true);
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .user_agent(user_agent)
             .build()
             .unwrap();
@@ -119,8 +122,21 @@ impl Wallet {
             base,
             origin,
             user_agent: user_agent.into(),
+            jar,
             client,
         }
+    }
+
+    /// The `Cookie` header this wallet sends to its node.
+    pub fn cookie(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(&self.base).unwrap();
+        self.jar
+            .cookies(&url)
+            .expect("the wallet has a session")
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// POSTs JSON and returns the status and the JSON body (`Null` when it is not JSON).

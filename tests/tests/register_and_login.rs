@@ -17,7 +17,7 @@ liquid_mesh_tests::backends!(
 
 async fn web_wallet_registers_logs_in_and_publishes_link_events(backend: Backend) {
     let node = TestNode::start(backend, |_| {}).await;
-    let mut events = node.node_events.subscribe();
+    let mut events = node.hub.subscribe_authenticated();
     let mut wallet = Wallet::web(&node);
     let request_id = json!("019097ff-bb8c-7514-a0c6-5209d2405a4a");
 
@@ -82,7 +82,7 @@ async fn android_wallet_registers_and_logs_in_with_its_apk_key_hash_origin(backe
         c.android_app = Some(AndroidApp::new(PACKAGE, FINGERPRINT).unwrap());
     })
     .await;
-    let mut events = node.node_events.subscribe();
+    let mut events = node.hub.subscribe_authenticated();
     let mut wallet = Wallet::android(&node, PACKAGE, FINGERPRINT);
 
     let (status, user) = wallet.register(Some(json!(42))).await;

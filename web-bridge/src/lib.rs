@@ -1,5 +1,21 @@
-//! The Socket.IO bridge that keeps browsers and wallets speaking the original Liquid Auth
-//! protocol working against liquid-mesh. It is mounted by the node on `/socket.io/` and talks to
-//! the rest of the node only through a small publish/subscribe and session interface.
+//! The Socket.IO bridge: browsers and wallets that speak the original Liquid Auth protocol
+//! (liquid-client, the Android and iOS wallets) link and signal through liquid-mesh unchanged.
 //!
-//! Not built yet: this crate holds its place in the workspace until the bridge lands.
+//! - [`hub`]: the small interface to the rest of the node, link events and signals keyed by
+//!   request ID; the node publishes authentications there and the mesh carries it between nodes.
+//! - [`bridge`]: the Socket.IO namespace, its events and the background tasks serving them.
+//! - [`rendezvous`]: `link` meets authentication, in either order, within bounds.
+//! - [`buffer`]: signals kept briefly for the side of a pair that has not joined yet.
+//! - [`session`]: a socket is its `connect.sid` HTTP session.
+//! - [`request_id`]: request IDs exactly as clients send them.
+
+pub mod bridge;
+pub mod buffer;
+pub mod hub;
+pub mod rendezvous;
+pub mod request_id;
+pub mod session;
+
+pub use bridge::{Bridge, BridgeConfig};
+pub use hub::{Authenticated, Hub, Room, Signal, SignalKind};
+pub use request_id::RequestId;

@@ -13,7 +13,7 @@ use super::AppState;
 use super::attestation::{expected_origin, timeout_ms};
 use super::body::JsonBody;
 use crate::error::ApiError;
-use crate::events::Authenticated;
+use crate::hub::Authenticated;
 use crate::liquid::assertion_request_id;
 use crate::session::LiquidSession;
 use crate::store::{CeremonyKind, User};
@@ -141,7 +141,7 @@ pub async fn response(
         .await?
         .ok_or_else(|| ApiError::internal("credential without user"))?;
     if let Some(request_id) = request_id {
-        state.events.publish(Authenticated {
+        state.hub.publish_authenticated(Authenticated {
             request_id,
             wallet: stored.wallet,
             cred_id: credential.id,

@@ -15,7 +15,7 @@ use super::body::JsonBody;
 use crate::assetlinks::ExpectedOrigin;
 use crate::cose;
 use crate::error::ApiError;
-use crate::events::Authenticated;
+use crate::hub::Authenticated;
 use crate::liquid::LiquidRegistration;
 use crate::session::LiquidSession;
 use crate::store::{CeremonyKind, NewCredential, StoreError, User};
@@ -189,7 +189,7 @@ pub async fn response(
         .log_in(&liquid.address, &cred_id, liquid.request_id.as_ref())
         .await?;
     if let Some(request_id) = liquid.request_id {
-        state.events.publish(Authenticated {
+        state.hub.publish_authenticated(Authenticated {
             request_id,
             wallet: liquid.address,
             cred_id,

@@ -19,8 +19,8 @@ use serde_json::json;
 
 use crate::algod::Algod;
 use crate::assetlinks::AssetLinks;
-use crate::events::EventBus;
 use crate::fido::RelyingParty;
+use crate::hub::Hub;
 use crate::session::CookieSettings;
 use crate::store::Store;
 
@@ -32,7 +32,7 @@ pub struct AppState {
     pub links: Arc<AssetLinks>,
     pub apple_app_ids: Arc<Vec<String>>,
     pub algod: Option<Algod>,
-    pub events: EventBus,
+    pub hub: Hub,
     pub cookie: CookieSettings,
 }
 

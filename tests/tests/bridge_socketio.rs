@@ -1,0 +1,351 @@
+//! The Socket.IO bridge against the real socket.io-client and liquid-client from npm: a website
+//! links, a wallet authenticates (in either order), both relay offers, answers and candidates
+//! unchanged, presence is reported, early signals are replayed, and bad input harms nobody else.
+
+use std::time::Duration;
+
+use liquid_mesh_tests::js::{JsSocket, run_script, spawn_script};
+use liquid_mesh_tests::{Backend, TestNode, Wallet};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const OFFER_SDP: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:Ab1/\r\na=sctp-port:5000\r\n";
+const ANSWER_SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\n";
+
+fn candidate(n: u32) -> Value {
+    json!({
+        "candidate": format!("candidate:{n} 1 udp 2122260223 127.0.0.1 5{n:04} typ host generation 0 ufrag Ab1/"),
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "usernameFragment": "Ab1/",
+    })
+}
+
+async fn session_of(node: &TestNode, cookie: &str) -> Value {
+    reqwest::Client::new()
+        .get(node.url("/auth/session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Website links; wallet authenticates; both sides signal through the bridge.
+async fn pair(
+    website_node: &TestNode,
+    wallet_node: &TestNode,
+    request_id: Value,
+    wallet_first: bool,
+) {
+    let website_cookie = website_node.socket_cookie().await;
+    let mut website = JsSocket::connect(&website_node.url(""), Some(&website_cookie)).await;
+    let mut wallet = Wallet::web(wallet_node);
+
+    let link = if wallet_first {
+        let (status, _) = wallet.register(Some(request_id.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+        website
+            .emit_ack("link", vec![json!({"requestId": request_id})])
+            .await
+    } else {
+        let link = website
+            .emit_ack("link", vec![json!({"requestId": request_id})])
+            .await;
+        // The link is parked before the wallet shows up.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, _) = wallet.register(Some(request_id.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+        link
+    };
+    let user = wallet.get("/auth/user").await.1;
+    let cred_id = user["credentials"][0]["credId"].clone();
+    let ack = website.ack(link).await;
+    assert_eq!(
+        ack,
+        vec![
+            json!({"data": {"credId": cred_id, "requestId": request_id, "wallet": wallet.address}})
+        ],
+        "the link ack has exactly the original's shape"
+    );
+    // The website's session now is the wallet's, as use-wallet checks.
+    let session = session_of(website_node, &website_cookie).await;
+    assert_eq!(
+        session["session"]["wallet"],
+        json!(wallet.address),
+        "{session}"
+    );
+    if website_node.addr == wallet_node.addr {
+        assert_eq!(
+            session["user"]["wallet"],
+            json!(wallet.address),
+            "{session}"
+        );
+    }
+
+    // The wallet's socket carries its HTTP session.
+    let mut wallet_socket = JsSocket::connect(&wallet_node.url(""), Some(&wallet.cookie())).await;
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    for n in 0..3 {
+        wallet_socket
+            .emit("offer-candidate", vec![candidate(n)])
+            .await;
+    }
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    for n in 0..3 {
+        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
+    }
+    website
+        .emit("answer-description", vec![json!(ANSWER_SDP)])
+        .await;
+    website.emit("answer-candidate", vec![candidate(9)]).await;
+    assert_eq!(
+        wallet_socket.event("answer-description").await,
+        vec![json!(ANSWER_SDP)]
+    );
+    assert_eq!(
+        wallet_socket.event("answer-candidate").await,
+        vec![candidate(9)]
+    );
+
+    // Nobody gets their own signals back, and nothing arrives twice.
+    let quiet = Duration::from_millis(300);
+    assert!(
+        website
+            .events_within("answer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        website
+            .events_within("offer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("offer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("answer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    website.close().await;
+    wallet_socket.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_website_and_a_wallet_pair_in_either_order() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    pair(
+        &node,
+        &node,
+        json!("019097ff-bb8c-7514-a0c6-5209d2405a4a"),
+        false,
+    )
+    .await;
+    pair(
+        &node,
+        &node,
+        json!("019097ff-bb8c-7514-a0c6-5209d2405a4b"),
+        true,
+    )
+    .await;
+    pair(&node, &node, json!(0.6050027432326752), false).await;
+    pair(&node, &node, json!(424242), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_sharing_a_hub_pair_a_website_and_a_wallet_across_them() {
+    let hub = liquid_mesh::hub::Hub::new();
+    let a = TestNode::start_on_hub(Backend::Sqlite, hub.clone(), |_| {}).await;
+    let b = TestNode::start_on_hub(Backend::Sqlite, hub, |_| {}).await;
+    pair(&a, &b, json!("cross-node-1"), false).await;
+    pair(&a, &b, json!("cross-node-2"), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquid_client_links_unmodified() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let cookie = node.socket_cookie().await;
+    let request_id = json!("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    let website = spawn_script(
+        "liquid_link.mjs",
+        &[&node.url(""), &request_id.to_string()],
+        Some(&cookie),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let lines = website.await.unwrap();
+    let link = lines
+        .iter()
+        .find(|l| l["type"] == "link")
+        .expect("link resolved");
+    assert_eq!(link["message"]["wallet"], json!(wallet.address));
+    assert_eq!(link["message"]["requestId"], request_id);
+    assert_eq!(link["authenticated"], json!(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_signals_are_replayed_and_presence_is_reported() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let request_id = json!("early-1");
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+
+    // The wallet offers before any website is there.
+    let mut wallet_socket = JsSocket::connect(&node.url(""), Some(&wallet.cookie())).await;
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    wallet_socket
+        .emit("offer-candidate", vec![candidate(1)])
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let website_cookie = node.socket_cookie().await;
+    let mut website = JsSocket::connect(&node.url(""), Some(&website_cookie)).await;
+    let link = website
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+    assert_eq!(
+        website.ack(link).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    assert_eq!(website.event("offer-candidate").await, vec![candidate(1)]);
+
+    // Presence: pushed to the pair when the website joined, and answered on request.
+    let pushed = wallet_socket
+        .wait_for(|m| m["event"] == "presence" && m["args"][0]["deviceCount"] == 2)
+        .await;
+    assert_eq!(
+        pushed["args"][0],
+        json!({"requestId": "early-1", "deviceCount": 2, "online": true})
+    );
+    let query = website
+        .emit_ack("presence", vec![json!({"requestId": "early-1"})])
+        .await;
+    assert_eq!(
+        website.ack(query).await,
+        vec![json!({"requestId": "early-1", "deviceCount": 2, "online": true})]
+    );
+    website.close().await;
+    let left = wallet_socket
+        .wait_for(|m| m["event"] == "presence" && m["args"][0]["deviceCount"] == 1)
+        .await;
+    assert_eq!(left["args"][0]["online"], json!(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_less_socket_gets_a_session_on_its_handshake() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let cookie = node.socket_cookie().await;
+    assert!(cookie.starts_with("connect.sid="), "{cookie}");
+    // A session made for a socket is a real session: HTTP with that cookie sees it.
+    let session = session_of(&node, &cookie).await;
+    assert_eq!(session["user"], Value::Null);
+    assert!(
+        session["session"]["cookie"]["expires"].is_string(),
+        "{session}"
+    );
+
+    // A WebSocket-only client (no polling) also works and links.
+    let mut socket = JsSocket::connect_with(&node.url(""), Some(&cookie), Some("websocket")).await;
+    let link = socket
+        .emit_ack("link", vec![json!({"requestId": "ws-only"})])
+        .await;
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(json!("ws-only"))).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        socket.ack(link).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_answered_or_dropped_without_harming_others() {
+    let node = TestNode::start(Backend::Sqlite, |c| c.bridge.max_links_per_socket = 4).await;
+    let mut bystander = JsSocket::connect(&node.url(""), Some(&node.socket_cookie().await)).await;
+    let bystander_link = bystander
+        .emit_ack("link", vec![json!({"requestId": "bystander"})])
+        .await;
+
+    let mut hostile = JsSocket::connect(&node.url(""), None).await;
+    // Unknown events, odd payloads and links without a usable requestId.
+    hostile.emit("no-such-event", vec![json!({"x": 1})]).await;
+    hostile.emit("offer-description", vec![]).await;
+    hostile
+        .emit("offer-candidate", vec![json!(null), json!(1), json!("two")])
+        .await;
+    for bad in [
+        json!("not an object"),
+        json!({}),
+        json!({"requestId": {"nested": true}}),
+        json!({"requestId": ""}),
+    ] {
+        let ack = hostile.emit_ack("link", vec![bad.clone()]).await;
+        let reply = hostile.ack(ack).await;
+        assert!(reply[0]["error"].is_string(), "{bad} -> {reply:?}");
+    }
+    // A flood of links: four wait, the other sixteen are refused at once.
+    for n in 0..20 {
+        hostile
+            .emit_ack("link", vec![json!({"requestId": format!("flood-{n}")})])
+            .await;
+    }
+    let answered = hostile
+        .collect(Duration::from_secs(2), |m| m["type"] == "ack")
+        .await;
+    assert_eq!(answered.len(), 16, "{answered:?}");
+    assert!(answered.iter().all(|m| m["reply"][0]["error"].is_string()));
+    // An oversized payload closes only the sender's connection.
+    hostile
+        .emit("offer-description", vec![json!("x".repeat(200_000))])
+        .await;
+    let gone = hostile.wait_for(|m| m["type"] == "disconnect").await;
+    assert_eq!(gone["type"], "disconnect");
+
+    // The bystander still links.
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(json!("bystander"))).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        bystander.ack(bystander_link).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_sent_right_after_connecting_is_never_lost() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let count = 2000;
+    let lines = run_script("burst.mjs", &[&node.url(""), &count.to_string()], None).await;
+    assert_eq!(lines[0], json!({"sent": count, "acked": count}));
+}

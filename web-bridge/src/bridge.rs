@@ -1,0 +1,474 @@
+//! The Socket.IO namespace `/` and what serves it. Event handlers are registered in a connect
+//! middleware, which socketioxide runs before acknowledging the connection: registering them in
+//! the connect handler loses about one `link` in 600 sent right after connecting.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, Data, SocketRef, State};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::Sid;
+use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::task::JoinSet;
+use tower_sessions::Session;
+
+use crate::buffer::{BufferLimits, SignalBuffers};
+use crate::hub::{Authenticated, Hub, Room, Signal, SignalKind};
+use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
+use crate::request_id::RequestId;
+use crate::session::{self, SessionView};
+
+/// Limits and timings of the bridge; the defaults suit a public node.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// How long a `link` waits for its wallet, and how long an authentication waits for a late
+    /// `link`. Default 10 minutes.
+    pub link_ttl: Duration,
+    /// Links one socket may have waiting at once. Default 8.
+    pub max_links_per_socket: usize,
+    /// Links the node holds waiting at once. Default 100,000.
+    pub max_parked_links: usize,
+    /// Early signals kept per pair: default 64 signals, 64 KiB, 60 s.
+    pub buffer: BufferLimits,
+    /// Largest Engine.IO payload (a polling body or a WebSocket message). Default 100 KB, the
+    /// original's socket.io default (`maxHttpBufferSize`).
+    pub max_payload_bytes: u64,
+    /// Largest signal payload relayed, serialised. Default 64 KiB; an SDP is a few KiB.
+    pub max_signal_bytes: usize,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        Self {
+            link_ttl: Duration::from_secs(600),
+            max_links_per_socket: 8,
+            max_parked_links: 100_000,
+            buffer: BufferLimits {
+                count: 64,
+                bytes: 64 * 1024,
+                ttl: Duration::from_secs(60),
+            },
+            max_payload_bytes: 100_000,
+            max_signal_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What a parked `link` needs to complete.
+struct Waiter {
+    socket: Sid,
+    session: Session,
+    ack: AckSender,
+}
+
+struct Shared {
+    hub: Hub,
+    /// Tells this bridge's signals apart from other bridges' on the hub.
+    id: u64,
+    config: BridgeConfig,
+    rendezvous: std::sync::Mutex<Rendezvous<Waiter>>,
+    buffers: std::sync::Mutex<SignalBuffers>,
+}
+
+/// The running bridge: its tower layer is mounted by the node; dropping it stops its tasks.
+pub struct Bridge {
+    layer: Option<SocketIoLayer>,
+    io: SocketIo,
+    shared: Arc<Shared>,
+    _tasks: JoinSet<()>,
+}
+
+impl Bridge {
+    /// Builds the namespace and starts the tasks that complete links and relay other bridges'
+    /// signals. Must run inside a tokio runtime.
+    pub fn new(hub: Hub, config: BridgeConfig) -> Self {
+        let shared = Arc::new(Shared {
+            id: rand::random(),
+            rendezvous: std::sync::Mutex::new(Rendezvous::new(RendezvousLimits {
+                ttl: config.link_ttl,
+                per_socket: config.max_links_per_socket,
+                per_node: config.max_parked_links,
+            })),
+            buffers: std::sync::Mutex::new(SignalBuffers::new(config.buffer)),
+            hub,
+            config,
+        });
+        let max_message = usize::try_from(shared.config.max_payload_bytes).unwrap_or(usize::MAX);
+        let (layer, io) = SocketIo::builder()
+            .max_payload(shared.config.max_payload_bytes)
+            .ws_max_message_size(max_message)
+            .ws_max_frame_size(max_message)
+            .with_state(shared.clone())
+            .build_layer();
+        io.ns("/", on_connect.with(register_handlers));
+
+        let mut tasks = JoinSet::new();
+        tasks.spawn(complete_links(io.clone(), shared.clone()));
+        tasks.spawn(relay_remote_signals(io.clone(), shared.clone()));
+        tasks.spawn(sweep(shared.clone()));
+        Self {
+            layer: Some(layer),
+            io,
+            shared,
+            _tasks: tasks,
+        }
+    }
+
+    /// The layer to mount (once) around the node's router.
+    pub fn take_layer(&mut self) -> Option<SocketIoLayer> {
+        self.layer.take()
+    }
+
+    /// Connected sockets.
+    pub fn sockets(&self) -> usize {
+        self.io.sockets().len()
+    }
+
+    /// Links waiting for their wallet.
+    pub fn parked_links(&self) -> usize {
+        lock(&self.shared.rendezvous).parked()
+    }
+
+    /// Tells every client the server is going away (Socket.IO disconnect packets).
+    pub async fn close(&self) {
+        self.io.close().await;
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks leaves plain data behind; keep serving.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn session_of(socket: &SocketRef) -> Option<Session> {
+    socket.req_parts().extensions.get::<Session>().cloned()
+}
+
+/// Serialises room changes of one socket, so a signal racing the connect handler cannot make
+/// the same buffered signals replay twice.
+#[derive(Clone, Default)]
+struct RoomLock(Arc<Mutex<()>>);
+
+/// Signals one socket may have waiting to be relayed; beyond it, its newest are dropped.
+const SIGNAL_QUEUE: usize = 256;
+
+async fn register_handlers(
+    socket: SocketRef,
+    io: SocketIo,
+    State(shared): State<Arc<Shared>>,
+) -> Result<(), std::convert::Infallible> {
+    socket.extensions.insert(RoomLock::default());
+    socket.on("link", on_link);
+    socket.on("presence", on_presence);
+    // socketioxide runs every event in its own task, so two signals of one socket could pass each
+    // other. The handlers below queue synchronously, in arrival order, for one relaying task.
+    let (queue, mut queued) = mpsc::channel::<(SignalKind, Value)>(SIGNAL_QUEUE);
+    // The task holds no reference to the socket (whose handlers hold the queue), so the queue
+    // closes and the task ends when the disconnected socket is dropped.
+    let sid = socket.id;
+    tokio::spawn(async move {
+        while let Some((kind, payload)) = queued.recv().await {
+            if let Some(socket) = io.get_socket(sid) {
+                on_signal(&socket, &shared, kind, payload).await;
+            }
+        }
+    });
+    for kind in SignalKind::ALL {
+        let queue = queue.clone();
+        socket.on(
+            kind.event(),
+            move |s: SocketRef, Data(payload): Data<Value>| {
+                if queue.try_send((kind, payload)).is_err() {
+                    tracing::debug!(socket = %s.id, "signal queue full; signal dropped");
+                }
+                async {}
+            },
+        );
+    }
+    socket.on_disconnect(on_disconnect);
+    socket.on_fallback(|s: SocketRef| async move {
+        tracing::debug!(socket = %s.id, "unknown event ignored");
+    });
+    Ok(())
+}
+
+async fn on_connect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
+    let rooms = join_session_rooms(&socket, &shared).await;
+    for room in rooms {
+        push_presence(&io, &room).await;
+    }
+}
+
+/// Joins the rooms the session calls for, leaves stale ones, and replays what a newly joined
+/// room buffered. Returns the rooms newly joined.
+async fn join_session_rooms(socket: &SocketRef, shared: &Shared) -> Vec<Room> {
+    let Some(session) = session_of(socket) else {
+        return Vec::new();
+    };
+    let view = match SessionView::load(&session).await {
+        Ok(view) => view,
+        Err(err) => {
+            tracing::warn!(%err, "socket session unavailable");
+            return Vec::new();
+        }
+    };
+    let room_lock = socket.extensions.get::<RoomLock>().unwrap_or_default();
+    let _held = room_lock.0.lock().await;
+    let wanted = view.rooms();
+    let wanted_names: HashSet<String> = wanted.iter().map(Room::name).collect();
+    let current: HashSet<String> = socket.rooms().into_iter().map(|r| r.to_string()).collect();
+    for stale in current
+        .iter()
+        .filter(|r| is_pair_room(r) && !wanted_names.contains(*r))
+    {
+        socket.leave(stale.clone());
+    }
+    let mut joined = Vec::new();
+    for room in wanted {
+        if current.contains(&room.name()) {
+            continue;
+        }
+        socket.join(room.name());
+        let missed = lock(&shared.buffers).replay(&room, socket.id.as_str(), Instant::now());
+        for signal in missed {
+            let _ = socket.emit(signal.kind.event(), &*signal.payload);
+        }
+        joined.push(room);
+    }
+    joined
+}
+
+fn is_pair_room(name: &str) -> bool {
+    name.starts_with("request:") || name.starts_with("wallet:")
+}
+
+async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payload: Value) {
+    join_session_rooms(socket, shared).await;
+    let Some(session) = session_of(socket) else {
+        return;
+    };
+    let Ok(view) = SessionView::load(&session).await else {
+        return;
+    };
+    let Some(room) = view.signal_room() else {
+        tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
+        return;
+    };
+    let bytes = serde_json::to_vec(&payload)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
+    if bytes > shared.config.max_signal_bytes {
+        tracing::debug!(socket = %socket.id, bytes, "oversized signal dropped");
+        return;
+    }
+    if let Err(err) = socket.to(room.name()).emit(kind.event(), &payload).await {
+        tracing::debug!(%err, "relaying a signal failed");
+    }
+    let signal = Signal {
+        room,
+        kind,
+        payload: Arc::new(payload),
+        bridge: shared.id,
+        sender: socket.id.to_string(),
+    };
+    lock(&shared.buffers).push(signal.clone(), bytes, Instant::now());
+    shared.hub.publish_signal(signal);
+}
+
+async fn on_link(
+    socket: SocketRef,
+    io: SocketIo,
+    State(shared): State<Arc<Shared>>,
+    Data(body): Data<Value>,
+    ack: AckSender,
+) {
+    let request_id = match body.get("requestId").cloned().map(RequestId::try_from) {
+        Some(Ok(id)) => id,
+        Some(Err(err)) => return refuse(ack, &err.to_string()),
+        None => return refuse(ack, "link needs a requestId"),
+    };
+    let Some(session) = session_of(&socket) else {
+        return refuse(ack, "socket has no session");
+    };
+    let waiter = Waiter {
+        socket: socket.id,
+        session: session.clone(),
+        ack,
+    };
+    let outcome =
+        lock(&shared.rendezvous).link(request_id.key(), socket.id.as_str(), waiter, Instant::now());
+    let ready = match outcome {
+        Ok(Linked::Ready(auth, waiter)) => Some((auth, waiter)),
+        Ok(Linked::Parked) => None,
+        Err((refused, waiter)) => {
+            tracing::debug!(socket = %socket.id, %refused, "link refused");
+            return refuse(waiter.ack, &refused.to_string());
+        }
+    };
+    // The session remembers the request so the website's signals reach its pair even before
+    // the wallet authenticates, and so a reconnecting socket rejoins it.
+    if let Err(err) = session::record_request(&session, &request_id).await {
+        tracing::warn!(%err, "recording a link in its session failed");
+    }
+    for room in join_session_rooms(&socket, &shared).await {
+        push_presence(&io, &room).await;
+    }
+    if let Some((auth, waiter)) = ready {
+        complete(&io, &shared, waiter, &auth).await;
+    }
+}
+
+fn refuse(ack: AckSender, reason: &str) {
+    let _ = ack.send(&json!({"error": reason}));
+}
+
+/// Completes a link: the website's session becomes the wallet's, its socket joins the pair, and
+/// only then is `link` acknowledged, so `/auth/session` already shows the wallet to the website.
+async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authenticated) {
+    if let Err(err) = session::record_link(&waiter.session, auth).await {
+        tracing::warn!(%err, "writing the linked wallet into the session failed");
+    }
+    if let Some(socket) = io.get_socket(waiter.socket) {
+        for room in join_session_rooms(&socket, shared).await {
+            push_presence(io, &room).await;
+        }
+    }
+    let ack = json!({"data": {
+        "credId": auth.cred_id,
+        "requestId": auth.request_id,
+        "wallet": auth.wallet,
+    }});
+    if let Err(err) = waiter.ack.send(&ack) {
+        tracing::debug!(%err, "link acknowledgement not delivered");
+    }
+}
+
+async fn on_presence(io: SocketIo, Data(body): Data<Value>, ack: AckSender) {
+    match body.get("requestId").cloned().map(RequestId::try_from) {
+        Some(Ok(id)) => {
+            let presence = presence(&io, &Room::Request(id.clone()), &id).await;
+            let _ = ack.send(&presence);
+        }
+        _ => refuse(ack, "presence needs a requestId"),
+    }
+}
+
+/// `{requestId, deviceCount, online}`: how many sessions have a socket in the pair's room here.
+async fn presence(io: &SocketIo, room: &Room, request_id: &RequestId) -> Value {
+    presence_json(request_id.as_json(), sessions_in(io, &room.name(), None))
+}
+
+fn presence_json(request_id: &Value, devices: usize) -> Value {
+    json!({"requestId": request_id, "deviceCount": devices, "online": devices > 1})
+}
+
+/// Distinct sessions with a socket in `room`, not counting `leaving`.
+fn sessions_in(io: &SocketIo, room: &str, leaving: Option<Sid>) -> usize {
+    io.within(room.to_owned())
+        .sockets()
+        .iter()
+        .filter(|s| Some(s.id) != leaving)
+        .map(|s| {
+            session_of(s)
+                .and_then(|session| session.id())
+                .map_or_else(|| s.id.to_string(), |id| id.to_string())
+        })
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+async fn push_presence(io: &SocketIo, room: &Room) {
+    let Room::Request(id) = room else { return };
+    let presence = presence(io, room, id).await;
+    let _ = io.within(room.name()).emit("presence", &presence).await;
+}
+
+async fn on_disconnect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
+    lock(&shared.rendezvous).socket_gone(socket.id.as_str());
+    for name in socket.rooms() {
+        let Some(key) = name.strip_prefix("request:") else {
+            continue;
+        };
+        // The socket is still listed in its rooms here, so count without it.
+        let devices = sessions_in(&io, &name, Some(socket.id));
+        let presence = presence_json(&request_id_of_key(key), devices);
+        let _ = io
+            .within(name.to_string())
+            .except(socket.id)
+            .emit("presence", &presence)
+            .await;
+    }
+}
+
+fn request_id_of_key(key: &str) -> Value {
+    match key.split_once(':') {
+        Some(("s", text)) => json!(text),
+        Some((_, number)) => serde_json::from_str(number).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+/// Completes parked links as wallets authenticate, on this node or (through the hub) another.
+async fn complete_links(io: SocketIo, shared: Arc<Shared>) {
+    let mut events = shared.hub.subscribe_authenticated();
+    loop {
+        let auth = match events.recv().await {
+            Ok(auth) => auth,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "bridge fell behind on link events");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let waiters = lock(&shared.rendezvous).authenticated(&auth, Instant::now());
+        for waiter in waiters {
+            complete(&io, &shared, waiter, &auth).await;
+        }
+    }
+}
+
+/// Relays signals other bridges published to this bridge's members of the room.
+async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
+    let mut signals = shared.hub.subscribe_signals();
+    loop {
+        let signal = match signals.recv().await {
+            Ok(signal) if signal.bridge != shared.id => signal,
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "bridge fell behind on relayed signals");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let bytes = serde_json::to_vec(&*signal.payload)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX);
+        if let Err(err) = io
+            .to(signal.room.name())
+            .emit(signal.kind.event(), &*signal.payload)
+            .await
+        {
+            tracing::debug!(%err, "relaying a remote signal failed");
+        }
+        lock(&shared.buffers).push(signal, bytes, Instant::now());
+    }
+}
+
+async fn sweep(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let expired = lock(&shared.rendezvous).sweep(now);
+        if expired > 0 {
+            tracing::debug!(expired, "parked links expired");
+        }
+        lock(&shared.buffers).expire(now);
+    }
+}

@@ -1,0 +1,121 @@
+//! The interface between the bridge and the rest of the node: a publish/subscribe hub of link
+//! events and signals keyed by request ID (or, for wallets that never link, by wallet address).
+//! The node's HTTP handlers publish [`Authenticated`]; bridges publish [`Signal`]s; whatever
+//! joins nodes together (in-process today, the libp2p mesh later) carries both.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::request_id::RequestId;
+
+/// How many events a slow subscriber may fall behind before it loses the oldest.
+pub const HUB_CAPACITY: usize = 16_384;
+
+/// A wallet proved itself in a ceremony that named `request_id`: the original's `auth` message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub request_id: RequestId,
+    pub wallet: String,
+    pub cred_id: String,
+}
+
+/// The four relayed signaling events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignalKind {
+    OfferDescription,
+    OfferCandidate,
+    AnswerDescription,
+    AnswerCandidate,
+}
+
+impl SignalKind {
+    /// Every kind, in wire order.
+    pub const ALL: [Self; 4] = [
+        Self::OfferDescription,
+        Self::OfferCandidate,
+        Self::AnswerDescription,
+        Self::AnswerCandidate,
+    ];
+
+    /// The Socket.IO event name.
+    pub fn event(self) -> &'static str {
+        match self {
+            Self::OfferDescription => "offer-description",
+            Self::OfferCandidate => "offer-candidate",
+            Self::AnswerDescription => "answer-description",
+            Self::AnswerCandidate => "answer-candidate",
+        }
+    }
+}
+
+/// Who a signal is for: the pair of one request, or (baseline clients) every socket of a wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Room {
+    Request(RequestId),
+    Wallet(String),
+}
+
+impl Room {
+    /// The Socket.IO room name; prefixed so a request ID can never collide with a wallet.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Request(id) => format!("request:{}", id.key()),
+            Self::Wallet(wallet) => format!("wallet:{wallet}"),
+        }
+    }
+}
+
+/// A signaling event to relay to the other members of a room.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub room: Room,
+    pub kind: SignalKind,
+    /// The payload exactly as the client sent it (an SDP string, a candidate object, …).
+    pub payload: Arc<Value>,
+    /// Which bridge it came from, so a bridge does not relay its own signals twice.
+    pub bridge: u64,
+    /// The sending socket, which does not get its own signal back.
+    pub sender: String,
+}
+
+/// A cheap, clonable handle on the hub.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    authenticated: broadcast::Sender<Authenticated>,
+    signals: broadcast::Sender<Signal>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self {
+            authenticated: broadcast::channel(HUB_CAPACITY).0,
+            signals: broadcast::channel(HUB_CAPACITY).0,
+        }
+    }
+
+    /// Publishes a link event; like a Redis PUBLISH it reaches current subscribers only, which is
+    /// why the bridge remembers recent ones for websites that link late.
+    pub fn publish_authenticated(&self, event: Authenticated) {
+        let _ = self.authenticated.send(event);
+    }
+
+    pub fn subscribe_authenticated(&self) -> broadcast::Receiver<Authenticated> {
+        self.authenticated.subscribe()
+    }
+
+    pub fn publish_signal(&self, signal: Signal) {
+        let _ = self.signals.send(signal);
+    }
+
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Signal> {
+        self.signals.subscribe()
+    }
+}
