@@ -14,4 +14,10 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 
+# Debian's Chromium for the browser end-to-end test (never a browser a tool downloads).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Chromium (Debian package)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+fi
+
 cargo test --workspace --locked "$@"

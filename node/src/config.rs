@@ -54,6 +54,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The Socket.IO bridge's limits and timings.
     pub bridge: BridgeConfig,
+    /// A directory of pages served at `/` (a website that uses this node, same-origin as the
+    /// original requires). `None` serves no pages.
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Config {
             ceremony_timeout: Duration::from_millis(1_800_000),
             max_body_bytes: 100 * 1024,
             bridge: BridgeConfig::default(),
+            static_dir: None,
         }
     }
 }
@@ -168,6 +172,9 @@ pub struct Cli {
     /// Seconds a WebAuthn ceremony may take [default: 1800]
     #[arg(long, env = "CEREMONY_TIMEOUT_SECS")]
     pub ceremony_timeout_secs: Option<u64>,
+    /// Directory of pages to serve at / (a same-origin website)
+    #[arg(long, env = "STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
     /// Seconds a Socket.IO `link` waits for its wallet (and a wallet for its link) [default: 600]
     #[arg(long, env = "LINK_TTL_SECS")]
     pub link_ttl_secs: Option<u64>,
@@ -231,6 +238,7 @@ impl Cli {
         if let Some(secs) = self.ceremony_timeout_secs {
             config.ceremony_timeout = Duration::from_secs(secs);
         }
+        config.static_dir = self.static_dir;
         if let Some(secs) = self.link_ttl_secs {
             config.bridge.link_ttl = Duration::from_secs(secs);
         }

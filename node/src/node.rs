@@ -102,12 +102,16 @@ impl Node {
         let mut bridge = Bridge::new(hub, config.bridge.clone());
         let socket_layer = bridge.take_layer().expect("a new bridge has its layer");
         // Outermost last: sessions, then a session for cookie-less sockets, then Socket.IO.
-        let router = http::router(state.clone(), config.max_body_bytes)
-            .layer(socket_layer)
-            .layer(axum::middleware::from_fn(
-                liquid_mesh_web_bridge::session::ensure_session,
-            ))
-            .layer(session::layer(sessions.clone(), key, &cookie));
+        let router = http::router(
+            state.clone(),
+            config.max_body_bytes,
+            config.static_dir.as_deref(),
+        )
+        .layer(socket_layer)
+        .layer(axum::middleware::from_fn(
+            liquid_mesh_web_bridge::session::ensure_session,
+        ))
+        .layer(session::layer(sessions.clone(), key, &cookie));
         Ok(Self {
             state,
             router,

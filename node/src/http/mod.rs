@@ -37,8 +37,12 @@ pub struct AppState {
 }
 
 /// The routes, without the session layer (the node adds it around this and the bridge).
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+pub fn router(
+    state: AppState,
+    max_body_bytes: usize,
+    static_dir: Option<&std::path::Path>,
+) -> Router {
+    let router = Router::new()
         .route("/attestation/request", post(attestation::request))
         .route("/attestation/response", post(attestation::response))
         .route("/assertion/request/{cred_id}", post(assertion::request))
@@ -52,8 +56,16 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/.well-known/apple-app-site-association",
             get(well_known::apple_app_site_association),
         )
-        .route("/health", get(health::health))
-        .fallback(not_found)
+        .route("/health", get(health::health));
+    let router = match static_dir {
+        Some(dir) => {
+            router.fallback_service(tower_http::services::ServeDir::new(dir).not_found_service(
+                axum::handler::HandlerWithoutStateExt::into_service(not_found),
+            ))
+        }
+        None => router.fallback(not_found),
+    };
+    router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
