@@ -12,10 +12,11 @@ if (process.env.TRANSPORTS) options.transports = process.env.TRANSPORTS.split(",
 const socket = io(url, options);
 const out = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 
-socket.on("connect", () => {
-  out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name });
-  socket.io.engine.on("upgrade", (transport) => out({ type: "upgrade", transport: transport.name }));
-});
+// The engine may upgrade before the socket's connect event, so listen from the engine's open.
+socket.io.on("open", () =>
+  socket.io.engine.on("upgrade", (transport) => out({ type: "upgrade", transport: transport.name })),
+);
+socket.on("connect", () => out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name }));
 socket.on("connect_error", (error) => out({ type: "connect_error", message: error.message }));
 socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
 socket.onAny((event, ...args) => out({ type: "event", event, args }));

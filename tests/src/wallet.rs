@@ -5,7 +5,7 @@ use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::{Signer, SigningKey};
 use liquid_mesh::algorand::encode_address;
 use passkey_authenticator::{Authenticator, MemoryStore, UiHint, UserCheck, UserValidationMethod};
-use passkey_client::{Client, DefaultClientData, DefaultClientDataWithExtra};
+use passkey_client::{Client, DefaultClientDataWithExtra};
 use passkey_types::ctap2::{Aaguid, Ctap2Error};
 use passkey_types::{Passkey, webauthn};
 use reqwest::StatusCode;
@@ -208,28 +208,12 @@ impl Wallet {
         public_key.as_object_mut().unwrap().remove("extensions");
         let request: webauthn::CredentialCreationOptions =
             serde_json::from_value(json!({"publicKey": public_key})).expect("options parse");
-        let created = match self.origin.clone() {
-            WalletOrigin::Web(url) => self
-                .client
-                .register(&url, request, DefaultClientData)
-                .await
-                .expect("authenticator registers"),
-            WalletOrigin::Android {
-                package,
-                fingerprint,
-                host,
-            } => {
-                let link = android_link(&package, &fingerprint, &host);
-                self.client
-                    .register(
-                        passkey_client::Origin::Android(link),
-                        request,
-                        DefaultClientDataWithExtra(json!({"androidPackageName": package})),
-                    )
-                    .await
-                    .expect("authenticator registers")
-            }
-        };
+        let (origin, client_data) = self.client_origin();
+        let created = self
+            .client
+            .register(origin, request, client_data)
+            .await
+            .expect("authenticator registers");
         serde_json::to_value(created).unwrap()
     }
 
@@ -237,29 +221,48 @@ impl Wallet {
     pub async fn get_assertion(&mut self, options: &Value) -> Value {
         let request: webauthn::CredentialRequestOptions =
             serde_json::from_value(json!({"publicKey": options})).expect("options parse");
-        let asserted = match self.origin.clone() {
-            WalletOrigin::Web(url) => self
-                .client
-                .authenticate(&url, request, DefaultClientData)
-                .await
-                .expect("authenticator asserts"),
+        let (origin, client_data) = self.client_origin();
+        let asserted = self
+            .client
+            .authenticate(origin, request, client_data)
+            .await
+            .expect("authenticator asserts");
+        serde_json::to_value(asserted).unwrap()
+    }
+
+    /// The origin the authenticator reports, and the extra clientDataJSON keys: Android adds
+    /// `androidPackageName`, a browser nothing.
+    fn client_origin(
+        &self,
+    ) -> (
+        passkey_client::Origin<'static>,
+        DefaultClientDataWithExtra<Value>,
+    ) {
+        match &self.origin {
+            WalletOrigin::Web(url) => (
+                passkey_client::Origin::Web(std::borrow::Cow::Owned(url.clone())),
+                DefaultClientDataWithExtra(json!({})),
+            ),
             WalletOrigin::Android {
                 package,
                 fingerprint,
                 host,
             } => {
-                let link = android_link(&package, &fingerprint, &host);
-                self.client
-                    .authenticate(
-                        passkey_client::Origin::Android(link),
-                        request,
-                        DefaultClientDataWithExtra(json!({"androidPackageName": package})),
-                    )
-                    .await
-                    .expect("authenticator asserts")
+                let url =
+                    Url::parse(&format!("https://{host}/.well-known/assetlinks.json")).unwrap();
+                let link = passkey_client::UnverifiedAssetLink::new(
+                    package.clone(),
+                    fingerprint,
+                    host.clone(),
+                    url,
+                )
+                .expect("valid asset link");
+                (
+                    passkey_client::Origin::Android(link),
+                    DefaultClientDataWithExtra(json!({"androidPackageName": package})),
+                )
             }
-        };
-        serde_json::to_value(asserted).unwrap()
+        }
     }
 
     /// The `liquid` extension result for a challenge, signed by this wallet's key.
@@ -314,16 +317,6 @@ impl Wallet {
         }
         body
     }
-}
-
-fn android_link<'a>(
-    package: &'a str,
-    fingerprint: &str,
-    host: &'a str,
-) -> passkey_client::UnverifiedAssetLink<'a> {
-    let url = Url::parse(&format!("https://{host}/.well-known/assetlinks.json")).unwrap();
-    passkey_client::UnverifiedAssetLink::new(package, fingerprint, host, url)
-        .expect("valid asset link")
 }
 
 async fn read(response: reqwest::Response) -> (StatusCode, Value) {

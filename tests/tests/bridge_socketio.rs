@@ -42,6 +42,9 @@ async fn pair(
 ) {
     let website_cookie = website_node.socket_cookie().await;
     let mut website = JsSocket::connect(&website_node.url(""), Some(&website_cookie)).await;
+    // socket.io-client starts on long-polling and upgrades to a WebSocket.
+    let upgraded = website.wait_for(|m| m["type"] == "upgrade").await;
+    assert_eq!(upgraded["transport"], "websocket");
     let mut wallet = Wallet::web(wallet_node);
 
     let link = if wallet_first {
@@ -256,6 +259,53 @@ async fn early_signals_are_replayed_and_presence_is_reported() {
         .wait_for(|m| m["event"] == "presence" && m["args"][0]["deviceCount"] == 1)
         .await;
     assert_eq!(left["args"][0]["online"], json!(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_that_links_itself_like_the_ios_wallet_still_pairs() {
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let request_id = json!("ios-1");
+    let website_cookie = node.socket_cookie().await;
+    let mut website = JsSocket::connect(&node.url(""), Some(&website_cookie)).await;
+    let website_link = website
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let mut wallet_socket = JsSocket::connect(&node.url(""), Some(&wallet.cookie())).await;
+    // The iOS SDK emits `link` as the offering wallet too; it completes with its own wallet.
+    let own = wallet_socket
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+    assert_eq!(
+        wallet_socket.ack(own).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+    assert_eq!(
+        website.ack(website_link).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+
+    // Its offer arrives as a bare SDP string; an object-shaped answer is passed through as is.
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    let answer = json!({"type": "answer", "sdp": ANSWER_SDP});
+    website
+        .emit("answer-description", vec![answer.clone()])
+        .await;
+    assert_eq!(
+        wallet_socket.event("answer-description").await,
+        vec![answer]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
