@@ -208,16 +208,26 @@ async fn on_connect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Sh
 /// Joins the rooms the session calls for, leaves stale ones, and replays what a newly joined
 /// room buffered. Returns the rooms newly joined.
 async fn join_session_rooms(socket: &SocketRef, shared: &Shared) -> Vec<Room> {
-    let Some(session) = session_of(socket) else {
-        return Vec::new();
-    };
-    let view = match SessionView::load(&session).await {
-        Ok(view) => view,
+    match load_view(socket).await {
+        Some(view) => join_rooms(socket, shared, &view).await,
+        None => Vec::new(),
+    }
+}
+
+/// The socket's session as it is now in the store.
+async fn load_view(socket: &SocketRef) -> Option<SessionView> {
+    let session = session_of(socket)?;
+    match SessionView::load(&session).await {
+        Ok(view) => Some(view),
         Err(err) => {
             tracing::warn!(%err, "socket session unavailable");
-            return Vec::new();
+            None
         }
-    };
+    }
+}
+
+/// Joins the rooms `view` calls for (see [`join_session_rooms`]).
+async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> Vec<Room> {
     let room_lock = socket.extensions.get::<RoomLock>().unwrap_or_default();
     let _held = room_lock.0.lock().await;
     let wanted = view.rooms();
@@ -249,13 +259,11 @@ fn is_pair_room(name: &str) -> bool {
 }
 
 async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payload: Value) {
-    join_session_rooms(socket, shared).await;
-    let Some(session) = session_of(socket) else {
+    // One read of the session per signal: it decides both the rooms and the destination.
+    let Some(view) = load_view(socket).await else {
         return;
     };
-    let Ok(view) = SessionView::load(&session).await else {
-        return;
-    };
+    join_rooms(socket, shared, &view).await;
     let Some(room) = view.signal_room() else {
         tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
         return;
