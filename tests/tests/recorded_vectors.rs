@@ -76,19 +76,48 @@ fn android() -> ExpectedOrigin {
     ExpectedOrigin::Android(PACKAGE.into())
 }
 
+/// The six recorded chains: options and responses of both ceremonies, and the stored users.
+struct Chains {
+    creation: Vec<Value>,
+    registrations: Vec<Value>,
+    users: Vec<Value>,
+    requests: Vec<Value>,
+    assertions: Vec<Value>,
+}
+
+impl Chains {
+    fn load() -> Self {
+        Self {
+            creation: fixture("attestation.request.response.fixtures.json"),
+            registrations: fixture("attestation.response.body.fixtures.json"),
+            users: fixture("attestation.response.response.fixtures.json"),
+            requests: fixture("assertion.request.response.fixtures.json"),
+            assertions: fixture("assertion.response.body.fixtures.json"),
+        }
+    }
+
+    /// Chain `i`'s registration challenge, and server state expecting it.
+    fn registration_state(&self, rp: &RelyingParty, i: usize) -> (&str, PasskeyRegistration) {
+        let challenge = self.creation[i]["challenge"].as_str().unwrap();
+        let state = with_challenge(&rp.start_registration().unwrap().state, challenge);
+        (challenge, state)
+    }
+}
+
 #[tokio::test]
 async fn all_six_recorded_android_chains_verify() {
+    let chains = Chains::load();
     let rp = relying_party();
-    let creation = fixture("attestation.request.response.fixtures.json");
-    let registrations = fixture("attestation.response.body.fixtures.json");
-    let users = fixture("attestation.response.response.fixtures.json");
-    let requests = fixture("assertion.request.response.fixtures.json");
-    let assertions = fixture("assertion.response.body.fixtures.json");
+    let Chains {
+        ref registrations,
+        ref users,
+        ref requests,
+        ref assertions,
+        ..
+    } = chains;
 
     for i in 0..6 {
-        let challenge = creation[i]["challenge"].as_str().unwrap();
-        let state: PasskeyRegistration =
-            with_challenge(&rp.start_registration().unwrap().state, challenge);
+        let (challenge, state) = chains.registration_state(&rp, i);
         let credential = serde_json::from_value(registrations[i].clone()).unwrap();
         let passkey = rp
             .finish_registration(&android(), &credential, &state)
@@ -142,16 +171,17 @@ async fn all_six_recorded_android_chains_verify() {
 
 #[tokio::test]
 async fn a_tampered_copy_of_each_chain_fails() {
+    let chains = Chains::load();
     let rp = relying_party();
-    let creation = fixture("attestation.request.response.fixtures.json");
-    let registrations = fixture("attestation.response.body.fixtures.json");
-    let requests = fixture("assertion.request.response.fixtures.json");
-    let assertions = fixture("assertion.response.body.fixtures.json");
+    let Chains {
+        ref registrations,
+        ref requests,
+        ref assertions,
+        ..
+    } = chains;
 
     for i in 0..6 {
-        let challenge = creation[i]["challenge"].as_str().unwrap();
-        let state: PasskeyRegistration =
-            with_challenge(&rp.start_registration().unwrap().state, challenge);
+        let (challenge, state) = chains.registration_state(&rp, i);
 
         // Registration under the wrong expected origin (a browser UA) fails.
         let credential = serde_json::from_value(registrations[i].clone()).unwrap();
