@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::algod::AlgodConfig;
 use crate::assetlinks::{AndroidApp, AssetLinksError};
+use crate::mesh::MeshConfig;
 use liquid_mesh_web_bridge::BridgeConfig;
 
 /// Everything a node needs to start.
@@ -57,6 +58,8 @@ pub struct Config {
     /// A directory of pages served at `/` (a website that uses this node, same-origin as the
     /// original requires). `None` serves no pages.
     pub static_dir: Option<PathBuf>,
+    /// The libp2p mesh: listen addresses, bootstrap peers and its limits.
+    pub mesh: MeshConfig,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             max_body_bytes: 100 * 1024,
             bridge: BridgeConfig::default(),
             static_dir: None,
+            mesh: MeshConfig::default(),
         }
     }
 }
@@ -108,6 +112,14 @@ pub enum ConfigError {
     Android(#[from] AssetLinksError),
     #[error("DATABASE_URL `{0}` must start with `sqlite:` or `postgres:`")]
     DatabaseUrl(String),
+    #[error("{option} `{value}` is not a multiaddr: {reason}")]
+    Multiaddr {
+        option: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("BOOTSTRAP `{0}` must end in /p2p/<peer id>")]
+    BootstrapPeer(String),
 }
 
 /// liquid-mesh: a Liquid Auth node.
@@ -178,6 +190,15 @@ pub struct Cli {
     /// Seconds a Socket.IO `link` waits for its wallet (and a wallet for its link) [default: 600]
     #[arg(long, env = "LINK_TTL_SECS")]
     pub link_ttl_secs: Option<u64>,
+    /// Mesh listen multiaddrs, repeatable or comma-separated [default: /ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/tcp/4002/ws]
+    #[arg(long = "p2p-listen", env = "P2P_LISTEN", value_delimiter = ',')]
+    pub p2p_listen: Vec<String>,
+    /// Peers to join, multiaddrs ending in /p2p/<peer id>; repeatable or comma-separated
+    #[arg(long, env = "BOOTSTRAP", value_delimiter = ',')]
+    pub bootstrap: Vec<String>,
+    /// Multiaddrs other peers reach this node at (NAT, proxy); repeatable or comma-separated
+    #[arg(long = "p2p-external", env = "P2P_EXTERNAL", value_delimiter = ',')]
+    pub p2p_external: Vec<String>,
 }
 
 impl Cli {
@@ -242,8 +263,42 @@ impl Cli {
         if let Some(secs) = self.link_ttl_secs {
             config.bridge.link_ttl = Duration::from_secs(secs);
         }
+        let listen = multiaddrs("P2P_LISTEN", self.p2p_listen)?;
+        if !listen.is_empty() {
+            config.mesh.listen = listen;
+        }
+        config.mesh.bootstrap = multiaddrs("BOOTSTRAP", self.bootstrap)?;
+        if let Some(addr) = config
+            .mesh
+            .bootstrap
+            .iter()
+            .find(|a| !matches!(a.iter().last(), Some(libp2p::multiaddr::Protocol::P2p(_))))
+        {
+            return Err(ConfigError::BootstrapPeer(addr.to_string()));
+        }
+        config.mesh.external = multiaddrs("P2P_EXTERNAL", self.p2p_external)?;
         Ok(config)
     }
+}
+
+fn multiaddrs(
+    option: &'static str,
+    values: Vec<String>,
+) -> Result<Vec<libp2p::Multiaddr>, ConfigError> {
+    values
+        .into_iter()
+        .filter(|v| !v.trim().is_empty())
+        .map(|value| {
+            value
+                .trim()
+                .parse()
+                .map_err(|err: libp2p::multiaddr::Error| ConfigError::Multiaddr {
+                    option,
+                    value: value.clone(),
+                    reason: err.to_string(),
+                })
+        })
+        .collect()
 }
 
 fn parse_origin(text: &str) -> Result<Url, ConfigError> {
@@ -287,5 +342,26 @@ mod tests {
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
         let err = parse(&["--host", "nope"]).unwrap_err();
         assert!(err.to_string().contains("HOST"), "{err}");
+        let err = parse(&["--bootstrap", "/ip4/10.0.0.1/tcp/4001"]).unwrap_err();
+        assert!(err.to_string().contains("/p2p/"), "{err}");
+        let err = parse(&["--p2p-listen", "tcp:4001"]).unwrap_err();
+        assert!(err.to_string().contains("P2P_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn mesh_addresses_repeat_or_split_on_commas() {
+        let peer = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        let config = parse(&[
+            "--p2p-listen",
+            "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws",
+            "--bootstrap",
+            &format!("/dns4/a.example/tcp/4001/p2p/{peer}"),
+            "--bootstrap",
+            &format!("/ip4/10.0.0.2/tcp/4001/p2p/{peer}"),
+        ])
+        .unwrap();
+        assert_eq!(config.mesh.listen.len(), 2);
+        assert_eq!(config.mesh.bootstrap.len(), 2);
+        assert_eq!(parse(&[]).unwrap().mesh.listen.len(), 2, "defaults kept");
     }
 }

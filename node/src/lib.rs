@@ -9,6 +9,7 @@
 //! - [`session`]: the `connect.sid` session shared with the Socket.IO bridge.
 //! - [`store`]: users, credentials and pending ceremonies in SQLite or PostgreSQL.
 //! - [`hub`]: re-exported from the bridge: link events and signals keyed by request ID.
+//! - [`mesh`]: the libp2p federation that carries the hub between nodes.
 //! - [`node`]: wiring it together and serving on a bound listener until shutdown.
 
 pub mod algod;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod fido;
 pub mod http;
 pub mod liquid;
+pub mod mesh;
 pub mod node;
 pub mod session;
 pub mod store;

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::fido::{RelyingParty, RelyingPartyError};
 use crate::http::{self, AppState};
 use crate::hub::Hub;
+use crate::mesh::{Mesh, MeshError, Retention};
 use crate::session::{self, CookieSettings, SessionBackend};
 use crate::store::{Store, StoreError};
 use liquid_mesh_web_bridge::Bridge;
@@ -43,6 +44,8 @@ pub enum NodeError {
     DataDir(#[source] std::io::Error),
     #[error("serving HTTP: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Mesh(#[from] MeshError),
 }
 
 /// A node ready to serve.
@@ -90,6 +93,11 @@ impl Node {
             secure: config.session_secure,
             ttl: time::Duration::try_from(config.session_ttl).unwrap_or(time::Duration::WEEK),
         };
+        let retention = Retention {
+            authenticated: config.bridge.link_ttl,
+            signals: config.bridge.buffer.ttl,
+        };
+        let mesh = Mesh::start(&config.mesh, retention, hub.clone(), &config.data_dir).await?;
         let state = AppState {
             store,
             rp: Arc::new(rp),
@@ -97,6 +105,7 @@ impl Node {
             apple_app_ids: Arc::new(config.apple_app_ids.clone()),
             algod,
             hub: hub.clone(),
+            mesh,
             cookie: cookie.clone(),
         };
         let mut bridge = Bridge::new(hub, config.bridge.clone());
@@ -123,6 +132,11 @@ impl Node {
     /// The hub on which link events and signals travel.
     pub fn hub(&self) -> &Hub {
         &self.state.hub
+    }
+
+    /// The node's part in the mesh.
+    pub fn mesh(&self) -> &Mesh {
+        &self.state.mesh
     }
 
     /// The Socket.IO bridge.

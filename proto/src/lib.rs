@@ -5,8 +5,11 @@
 /// The version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest encoded envelope accepted; signaling payloads (SDP, ICE candidates) fit many times over.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest encoded envelope accepted: a 64 KiB signal payload (the bridge's limit) and its framing.
+pub const MAX_MESSAGE_BYTES: usize = 72 * 1024;
+
+/// Largest encoded sync response accepted; a node sends at most this much of its recent history.
+pub const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
 
 /// A wallet proved itself in a ceremony that named a request ID (the original's `auth` event).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -22,20 +25,87 @@ pub struct Authenticated {
     pub cred_id: String,
 }
 
-/// A versioned message.
+/// The four relayed Socket.IO signaling events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, prost::Enumeration)]
+#[repr(i32)]
+pub enum SignalKind {
+    Unspecified = 0,
+    OfferDescription = 1,
+    OfferCandidate = 2,
+    AnswerDescription = 3,
+    AnswerCandidate = 4,
+}
+
+/// A signaling event for the members of one pair's room.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Signal {
+    #[prost(oneof = "SignalRoom", tags = "1, 2")]
+    pub room: Option<SignalRoom>,
+    #[prost(enumeration = "SignalKind", tag = "3")]
+    pub kind: i32,
+    /// The payload exactly as the client sent it, as JSON text.
+    #[prost(string, tag = "4")]
+    pub payload_json: String,
+}
+
+/// Whose room a signal is for.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum SignalRoom {
+    /// A request ID as JSON text.
+    #[prost(string, tag = "1")]
+    RequestIdJson(String),
+    /// A wallet address, for clients that signal before any link.
+    #[prost(string, tag = "2")]
+    Wallet(String),
+}
+
+/// How many sessions the sending node has in a pair's room (0 when its last one left).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Presence {
+    #[prost(string, tag = "1")]
+    pub request_id_json: String,
+    #[prost(uint32, tag = "2")]
+    pub devices: u32,
+}
+
+/// A versioned message. The nonce makes two identical events (the same candidate sent twice)
+/// distinct messages, since the mesh identifies messages by their content.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Envelope {
     #[prost(uint32, tag = "1")]
     pub version: u32,
-    #[prost(oneof = "Body", tags = "2")]
+    #[prost(uint64, tag = "2")]
+    pub nonce: u64,
+    #[prost(oneof = "Body", tags = "3, 4, 5")]
     pub body: Option<Body>,
 }
 
 /// What an envelope carries.
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum Body {
-    #[prost(message, tag = "2")]
+    #[prost(message, tag = "3")]
     Authenticated(Authenticated),
+    #[prost(message, tag = "4")]
+    Signal(Signal),
+    #[prost(message, tag = "5")]
+    Presence(Presence),
+}
+
+/// Asks a peer for the envelopes it has seen recently (sent when a connection opens, so events
+/// published while two nodes were apart still arrive).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SyncRequest {
+    #[prost(uint32, tag = "1")]
+    pub version: u32,
+}
+
+/// The envelopes a node has seen recently, encoded, oldest first.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SyncResponse {
+    #[prost(uint32, tag = "1")]
+    pub version: u32,
+    #[prost(bytes = "vec", repeated, tag = "2")]
+    pub envelopes: Vec<Vec<u8>>,
 }
 
 /// Why bytes from the mesh were refused.
@@ -50,12 +120,15 @@ pub enum DecodeError {
     Version(u32),
     #[error("message has no body")]
     Empty,
+    #[error("field out of range: {0}")]
+    Invalid(&'static str),
 }
 
 /// Encodes a body in a current-version envelope.
-pub fn encode(body: Body) -> Vec<u8> {
+pub fn encode(nonce: u64, body: Body) -> Vec<u8> {
     prost::Message::encode_to_vec(&Envelope {
         version: PROTOCOL_VERSION,
+        nonce,
         body: Some(body),
     })
 }
@@ -69,7 +142,58 @@ pub fn decode(bytes: &[u8]) -> Result<Body, DecodeError> {
     if envelope.version != PROTOCOL_VERSION {
         return Err(DecodeError::Version(envelope.version));
     }
-    envelope.body.ok_or(DecodeError::Empty)
+    let body = envelope.body.ok_or(DecodeError::Empty)?;
+    if let Body::Signal(signal) = &body {
+        if signal.room.is_none() {
+            return Err(DecodeError::Invalid("signal without a room"));
+        }
+        if !matches!(
+            SignalKind::try_from(signal.kind),
+            Ok(kind) if kind != SignalKind::Unspecified
+        ) {
+            return Err(DecodeError::Invalid("signal kind"));
+        }
+    }
+    Ok(body)
+}
+
+/// Encodes a sync request.
+pub fn encode_sync_request() -> Vec<u8> {
+    prost::Message::encode_to_vec(&SyncRequest {
+        version: PROTOCOL_VERSION,
+    })
+}
+
+/// Decodes a sync request (a few bytes; anything larger is refused).
+pub fn decode_sync_request(bytes: &[u8]) -> Result<(), DecodeError> {
+    if bytes.len() > 64 {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let request: SyncRequest = prost::Message::decode(bytes)?;
+    match request.version {
+        PROTOCOL_VERSION => Ok(()),
+        other => Err(DecodeError::Version(other)),
+    }
+}
+
+/// Encodes a sync response; the caller keeps it under [`MAX_SYNC_BYTES`].
+pub fn encode_sync_response(envelopes: Vec<Vec<u8>>) -> Vec<u8> {
+    prost::Message::encode_to_vec(&SyncResponse {
+        version: PROTOCOL_VERSION,
+        envelopes,
+    })
+}
+
+/// Decodes a sync response into its encoded envelopes (each still to be [`decode`]d).
+pub fn decode_sync_response(bytes: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    if bytes.len() > MAX_SYNC_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    let response: SyncResponse = prost::Message::decode(bytes)?;
+    match response.version {
+        PROTOCOL_VERSION => Ok(response.envelopes),
+        other => Err(DecodeError::Version(other)),
+    }
 }
 
 #[cfg(test)]
@@ -84,15 +208,56 @@ mod tests {
         })
     }
 
+    fn signal() -> Body {
+        Body::Signal(Signal {
+            room: Some(SignalRoom::RequestIdJson("0.605".into())),
+            kind: SignalKind::OfferCandidate as i32,
+            payload_json: r#"{"candidate":"candidate:1 1 udp 2122260223 10.0.0.2 54321 typ host"}"#
+                .into(),
+        })
+    }
+
     #[test]
     fn round_trips() {
-        assert_eq!(decode(&encode(event())).unwrap(), event());
+        for body in [event(), signal()] {
+            assert_eq!(decode(&encode(7, body.clone())).unwrap(), body);
+        }
+        assert_ne!(
+            encode(1, signal()),
+            encode(2, signal()),
+            "the nonce tells repeats apart"
+        );
+        let sync = encode_sync_response(vec![encode(1, event()), encode(2, signal())]);
+        let envelopes = decode_sync_response(&sync).unwrap();
+        assert_eq!(decode(&envelopes[1]).unwrap(), signal());
+        decode_sync_request(&encode_sync_request()).unwrap();
+    }
+
+    #[test]
+    fn refuses_signals_without_room_or_kind() {
+        let Body::Signal(mut no_room) = signal() else {
+            unreachable!()
+        };
+        no_room.room = None;
+        assert!(matches!(
+            decode(&encode(1, Body::Signal(no_room))),
+            Err(DecodeError::Invalid(_))
+        ));
+        let Body::Signal(mut bad_kind) = signal() else {
+            unreachable!()
+        };
+        bad_kind.kind = 99;
+        assert!(matches!(
+            decode(&encode(1, Body::Signal(bad_kind))),
+            Err(DecodeError::Invalid(_))
+        ));
     }
 
     #[test]
     fn refuses_other_versions_garbage_and_oversized_input() {
         let future = prost::Message::encode_to_vec(&Envelope {
             version: 2,
+            nonce: 1,
             body: Some(event()),
         });
         assert!(matches!(decode(&future), Err(DecodeError::Version(2))));
@@ -102,6 +267,7 @@ mod tests {
         ));
         let empty = prost::Message::encode_to_vec(&Envelope {
             version: PROTOCOL_VERSION,
+            nonce: 1,
             body: None,
         });
         assert!(matches!(decode(&empty), Err(DecodeError::Empty)));

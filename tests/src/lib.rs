@@ -4,8 +4,10 @@
 //! recorded-vector interop and multi-node simulations.
 
 pub mod js;
+pub mod mesh;
 pub mod node;
+pub mod pairing;
 pub mod wallet;
 
-pub use node::{Backend, TestNode};
+pub use node::{Backend, Endpoint, TestNode, socket_cookie};
 pub use wallet::{Wallet, WalletOrigin};

@@ -43,6 +43,7 @@ pub struct TestNode {
     pub config: Config,
     pub hub: liquid_mesh::hub::Hub,
     pub store: liquid_mesh::store::Store,
+    pub mesh: liquid_mesh::mesh::Mesh,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -69,6 +70,7 @@ impl TestNode {
             origin: Url::parse(&format!("http://localhost:{}", addr.port())).unwrap(),
             data_dir: dir.path().to_owned(),
             database_url: Some(database_url(backend, dir.path()).await),
+            mesh: test_mesh_config(),
             ..Config::default()
         };
         tweak(&mut config);
@@ -97,6 +99,7 @@ impl TestNode {
             .expect("node starts");
         let hub = node.hub().clone();
         let store = node.store().clone();
+        let mesh = node.mesh().clone();
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
             node.serve(listener, async {
@@ -110,10 +113,16 @@ impl TestNode {
             config,
             hub,
             store,
+            mesh,
             shutdown: Some(tx),
             task: Some(task),
             _dir: dir,
         }
+    }
+
+    /// The mesh address another node bootstraps from (`/ip4/127.0.0.1/tcp/…/p2p/…`).
+    pub fn p2p_addr(&self) -> liquid_mesh::mesh::Multiaddr {
+        self.mesh.listening()[0].clone()
     }
 
     /// The base URL clients use.
@@ -123,17 +132,7 @@ impl TestNode {
 
     /// A `connect.sid` cookie as a browser gets it: from a cookie-less Engine.IO handshake.
     pub async fn socket_cookie(&self) -> String {
-        let response = reqwest::get(self.url("/socket.io/?EIO=4&transport=polling"))
-            .await
-            .expect("handshake");
-        assert!(response.status().is_success());
-        let header = response
-            .headers()
-            .get("set-cookie")
-            .expect("the handshake sets the session cookie")
-            .to_str()
-            .unwrap();
-        header.split(';').next().unwrap().to_owned()
+        socket_cookie(self).await
     }
 
     /// Stops the node and waits for it to finish.
@@ -159,6 +158,49 @@ impl Drop for TestNode {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// What a client needs of a node, in-process or a separate process: where it serves and the web
+/// origin its passkeys are for.
+pub trait Endpoint: Sync {
+    fn url(&self, path: &str) -> String;
+    fn origin(&self) -> Url;
+}
+
+impl Endpoint for TestNode {
+    fn url(&self, path: &str) -> String {
+        TestNode::url(self, path)
+    }
+
+    fn origin(&self) -> Url {
+        self.config.origin.clone()
+    }
+}
+
+/// A `connect.sid` cookie as a browser gets it: from a cookie-less Engine.IO handshake.
+pub async fn socket_cookie(node: &impl Endpoint) -> String {
+    let response = reqwest::get(node.url("/socket.io/?EIO=4&transport=polling"))
+        .await
+        .expect("handshake");
+    assert!(response.status().is_success());
+    let header = response
+        .headers()
+        .get("set-cookie")
+        .expect("the handshake sets the session cookie")
+        .to_str()
+        .unwrap();
+    header.split(';').next().unwrap().to_owned()
+}
+
+/// Loopback only, and quick to notice and repair: tests heal partitions in well under a second.
+fn test_mesh_config() -> liquid_mesh::mesh::MeshConfig {
+    liquid_mesh::mesh::MeshConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        redial_min: Duration::from_millis(100),
+        redial_max: Duration::from_secs(2),
+        heartbeat: Duration::from_millis(250),
+        ..Default::default()
     }
 }
 

@@ -77,13 +77,9 @@ pub struct Wallet {
 
 impl Wallet {
     /// A browser wallet (liquid-client in a page) for the node's origin.
-    pub fn web(node: &crate::TestNode) -> Self {
+    pub fn web(node: &impl crate::Endpoint) -> Self {
         let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
-        Self::new(
-            node.url(""),
-            WalletOrigin::Web(node.config.origin.clone()),
-            ua,
-        )
+        Self::new(node.url(""), WalletOrigin::Web(node.origin()), ua)
     }
 
     /// An Android wallet app.

@@ -2,7 +2,7 @@
 //! middleware, which socketioxide runs before acknowledging the connection: registering them in
 //! the connect handler loses about one `link` in 600 sent right after connecting.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tower_sessions::Session;
 
 use crate::buffer::{BufferLimits, SignalBuffers};
-use crate::hub::{Authenticated, Hub, Room, Signal, SignalKind};
+use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
 use crate::session::{self, SessionView};
@@ -58,6 +58,9 @@ impl Default for BridgeConfig {
     }
 }
 
+/// Devices per other bridge or node in one room, and when each was reported.
+type DeviceCounts = HashMap<Origin, (usize, Instant)>;
+
 /// What a parked `link` needs to complete.
 struct Waiter {
     socket: Sid,
@@ -72,6 +75,8 @@ struct Shared {
     config: BridgeConfig,
     rendezvous: std::sync::Mutex<Rendezvous<Waiter>>,
     buffers: std::sync::Mutex<SignalBuffers>,
+    /// Devices other bridges and nodes reported per pair room key, and when.
+    remote_presence: std::sync::Mutex<HashMap<String, DeviceCounts>>,
 }
 
 /// The running bridge: its tower layer is mounted by the node; dropping it stops its tasks.
@@ -94,6 +99,7 @@ impl Bridge {
                 per_node: config.max_parked_links,
             })),
             buffers: std::sync::Mutex::new(SignalBuffers::new(config.buffer)),
+            remote_presence: std::sync::Mutex::default(),
             hub,
             config,
         });
@@ -109,6 +115,7 @@ impl Bridge {
         let mut tasks = JoinSet::new();
         tasks.spawn(complete_links(io.clone(), shared.clone()));
         tasks.spawn(relay_remote_signals(io.clone(), shared.clone()));
+        tasks.spawn(track_remote_presence(io.clone(), shared.clone()));
         tasks.spawn(sweep(shared.clone()));
         Self {
             layer: Some(layer),
@@ -201,7 +208,7 @@ async fn register_handlers(
 async fn on_connect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
     let rooms = join_session_rooms(&socket, &shared).await;
     for room in rooms {
-        push_presence(&io, &room).await;
+        push_presence(&io, &shared, &room).await;
     }
 }
 
@@ -282,7 +289,7 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         room,
         kind,
         payload: Arc::new(payload),
-        bridge: shared.id,
+        origin: Origin::Local(shared.id),
         sender: socket.id.to_string(),
     };
     lock(&shared.buffers).push(signal.clone(), bytes, Instant::now());
@@ -325,7 +332,7 @@ async fn on_link(
         tracing::warn!(%err, "recording a link in its session failed");
     }
     for room in join_session_rooms(&socket, &shared).await {
-        push_presence(&io, &room).await;
+        push_presence(&io, &shared, &room).await;
     }
     if let Some((auth, waiter)) = ready {
         complete(&io, &shared, waiter, &auth).await;
@@ -344,7 +351,7 @@ async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authent
     }
     if let Some(socket) = io.get_socket(waiter.socket) {
         for room in join_session_rooms(&socket, shared).await {
-            push_presence(io, &room).await;
+            push_presence(io, shared, &room).await;
         }
     }
     let ack = json!({"data": {
@@ -357,23 +364,30 @@ async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authent
     }
 }
 
-async fn on_presence(io: SocketIo, Data(body): Data<Value>, ack: AckSender) {
+async fn on_presence(
+    io: SocketIo,
+    State(shared): State<Arc<Shared>>,
+    Data(body): Data<Value>,
+    ack: AckSender,
+) {
     match body.get("requestId").cloned().map(RequestId::try_from) {
         Some(Ok(id)) => {
-            let presence = presence(&io, &Room::Request(id.clone()), &id).await;
-            let _ = ack.send(&presence);
+            let room = Room::Request(id.clone());
+            let local = sessions_in(&io, &room.name(), None);
+            let _ = ack.send(&presence_json(&shared, &id, local));
         }
         _ => refuse(ack, "presence needs a requestId"),
     }
 }
 
-/// `{requestId, deviceCount, online}`: how many sessions have a socket in the pair's room here.
-async fn presence(io: &SocketIo, room: &Room, request_id: &RequestId) -> Value {
-    presence_json(request_id.as_json(), sessions_in(io, &room.name(), None))
-}
-
-fn presence_json(request_id: &Value, devices: usize) -> Value {
-    json!({"requestId": request_id, "deviceCount": devices, "online": devices > 1})
+/// `{requestId, deviceCount, online}`: sessions with a socket in the pair's room, `local` of them
+/// on this bridge and the rest as other bridges and nodes last reported.
+fn presence_json(shared: &Shared, request_id: &RequestId, local: usize) -> Value {
+    let remote: usize = lock(&shared.remote_presence)
+        .get(&request_id.key())
+        .map_or(0, |by_origin| by_origin.values().map(|(n, _)| n).sum());
+    let devices = local + remote;
+    json!({"requestId": request_id.as_json(), "deviceCount": devices, "online": devices > 1})
 }
 
 /// Distinct sessions with a socket in `room`, not counting `leaving`.
@@ -391,35 +405,51 @@ fn sessions_in(io: &SocketIo, room: &str, leaving: Option<Sid>) -> usize {
         .len()
 }
 
-async fn push_presence(io: &SocketIo, room: &Room) {
+/// Tells the room (and, through the hub, other bridges and nodes) how many are in it now.
+async fn push_presence(io: &SocketIo, shared: &Shared, room: &Room) {
     let Room::Request(id) = room else { return };
-    let presence = presence(io, room, id).await;
-    let _ = io.within(room.name()).emit("presence", &presence).await;
+    let local = sessions_in(io, &room.name(), None);
+    announce(io, shared, id, local, None).await;
+}
+
+async fn announce(
+    io: &SocketIo,
+    shared: &Shared,
+    request_id: &RequestId,
+    local: usize,
+    except: Option<Sid>,
+) {
+    shared.hub.publish_presence(Presence {
+        request_id: request_id.clone(),
+        devices: local,
+        origin: Origin::Local(shared.id),
+    });
+    let presence = presence_json(shared, request_id, local);
+    let room = io.within(Room::Request(request_id.clone()).name());
+    let _ = match except {
+        Some(sid) => room.except(sid).emit("presence", &presence).await,
+        None => room.emit("presence", &presence).await,
+    };
 }
 
 async fn on_disconnect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
     lock(&shared.rendezvous).socket_gone(socket.id.as_str());
     for name in socket.rooms() {
-        let Some(key) = name.strip_prefix("request:") else {
+        let Some(request_id) = name.strip_prefix("request:").and_then(request_id_of_key) else {
             continue;
         };
         // The socket is still listed in its rooms here, so count without it.
-        let devices = sessions_in(&io, &name, Some(socket.id));
-        let presence = presence_json(&request_id_of_key(key), devices);
-        let _ = io
-            .within(name.to_string())
-            .except(socket.id)
-            .emit("presence", &presence)
-            .await;
+        let local = sessions_in(&io, &name, Some(socket.id));
+        announce(&io, &shared, &request_id, local, Some(socket.id)).await;
     }
 }
 
-fn request_id_of_key(key: &str) -> Value {
-    match key.split_once(':') {
-        Some(("s", text)) => json!(text),
-        Some((_, number)) => serde_json::from_str(number).unwrap_or(Value::Null),
-        None => Value::Null,
-    }
+fn request_id_of_key(key: &str) -> Option<RequestId> {
+    let value = match key.split_once(':')? {
+        ("s", text) => json!(text),
+        (_, number) => serde_json::from_str(number).ok()?,
+    };
+    RequestId::try_from(value).ok()
 }
 
 /// Completes parked links as wallets authenticate, on this node or (through the hub) another.
@@ -446,7 +476,7 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
     let mut signals = shared.hub.subscribe_signals();
     loop {
         let signal = match signals.recv().await {
-            Ok(signal) if signal.bridge != shared.id => signal,
+            Ok(signal) if signal.origin != Origin::Local(shared.id) => signal,
             Ok(_) => continue,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "bridge fell behind on relayed signals");
@@ -468,6 +498,44 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
     }
 }
 
+/// Keeps other bridges' and nodes' device counts, and tells this bridge's members of a room when
+/// the total changes.
+async fn track_remote_presence(io: SocketIo, shared: Arc<Shared>) {
+    let mut reports = shared.hub.subscribe_presence();
+    loop {
+        let report = match reports.recv().await {
+            Ok(report) if report.origin != Origin::Local(shared.id) => report,
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "bridge fell behind on presence");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let key = report.request_id.key();
+        {
+            let mut table = lock(&shared.remote_presence);
+            if report.devices > 0 {
+                table
+                    .entry(key)
+                    .or_default()
+                    .insert(report.origin, (report.devices, Instant::now()));
+            } else if let Some(by_origin) = table.get_mut(&key) {
+                by_origin.remove(&report.origin);
+                if by_origin.is_empty() {
+                    table.remove(&key);
+                }
+            }
+        }
+        let room = Room::Request(report.request_id.clone()).name();
+        let local = sessions_in(&io, &room, None);
+        if local > 0 {
+            let presence = presence_json(&shared, &report.request_id, local);
+            let _ = io.within(room).emit("presence", &presence).await;
+        }
+    }
+}
+
 async fn sweep(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -478,5 +546,11 @@ async fn sweep(shared: Arc<Shared>) {
             tracing::debug!(expired, "parked links expired");
         }
         lock(&shared.buffers).expire(now);
+        // A node that vanished never reports zero; its counts lapse with the links they served.
+        let ttl = shared.config.link_ttl;
+        lock(&shared.remote_presence).retain(|_, by_origin| {
+            by_origin.retain(|_, (_, at)| now.duration_since(*at) < ttl);
+            !by_origin.is_empty()
+        });
     }
 }

@@ -99,7 +99,7 @@ mod tests {
             room: Room::Wallet("W".into()),
             kind: SignalKind::OfferCandidate,
             payload: Arc::new(json!(n)),
-            bridge: 1,
+            origin: crate::hub::Origin::Local(1),
             sender: sender.into(),
         }
     }

@@ -1,7 +1,8 @@
 //! The interface between the bridge and the rest of the node: a publish/subscribe hub of link
 //! events and signals keyed by request ID (or, for wallets that never link, by wallet address).
-//! The node's HTTP handlers publish [`Authenticated`]; bridges publish [`Signal`]s; whatever
-//! joins nodes together (in-process today, the libp2p mesh later) carries both.
+//! The node's HTTP handlers publish [`Authenticated`]; bridges publish [`Signal`]s and
+//! [`Presence`]; the node's mesh carries all three to and from other nodes, tagging what it brings
+//! in as [`Origin::Remote`] so nothing is sent back out.
 
 use std::sync::Arc;
 
@@ -13,12 +14,31 @@ use crate::request_id::RequestId;
 /// How many events a slow subscriber may fall behind before it loses the oldest.
 pub const HUB_CAPACITY: usize = 16_384;
 
+/// Who put an event on the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A publisher in this process, by its id (a bridge's, or [`Origin::HTTP`]).
+    Local(u64),
+    /// Another node, by an id derived from its peer ID; only the mesh publishes these.
+    Remote(u64),
+}
+
+impl Origin {
+    /// The node's own HTTP API.
+    pub const HTTP: Self = Self::Local(0);
+
+    pub fn is_local(self) -> bool {
+        matches!(self, Self::Local(_))
+    }
+}
+
 /// A wallet proved itself in a ceremony that named `request_id`: the original's `auth` message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     pub request_id: RequestId,
     pub wallet: String,
     pub cred_id: String,
+    pub origin: Origin,
 }
 
 /// The four relayed signaling events.
@@ -74,10 +94,19 @@ pub struct Signal {
     pub kind: SignalKind,
     /// The payload exactly as the client sent it (an SDP string, a candidate object, …).
     pub payload: Arc<Value>,
-    /// Which bridge it came from, so a bridge does not relay its own signals twice.
-    pub bridge: u64,
+    /// Which bridge (or node) it came from, so a bridge does not relay its own signals twice.
+    pub origin: Origin,
     /// The sending socket, which does not get its own signal back.
     pub sender: String,
+}
+
+/// How many distinct sessions one publisher has in a pair's room; the `presence` event sums
+/// these over every bridge and node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    pub request_id: RequestId,
+    pub devices: usize,
+    pub origin: Origin,
 }
 
 /// A cheap, clonable handle on the hub.
@@ -85,6 +114,7 @@ pub struct Signal {
 pub struct Hub {
     authenticated: broadcast::Sender<Authenticated>,
     signals: broadcast::Sender<Signal>,
+    presence: broadcast::Sender<Presence>,
 }
 
 impl Default for Hub {
@@ -98,6 +128,7 @@ impl Hub {
         Self {
             authenticated: broadcast::channel(HUB_CAPACITY).0,
             signals: broadcast::channel(HUB_CAPACITY).0,
+            presence: broadcast::channel(HUB_CAPACITY).0,
         }
     }
 
@@ -117,5 +148,13 @@ impl Hub {
 
     pub fn subscribe_signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    pub fn publish_presence(&self, presence: Presence) {
+        let _ = self.presence.send(presence);
+    }
+
+    pub fn subscribe_presence(&self) -> broadcast::Receiver<Presence> {
+        self.presence.subscribe()
     }
 }

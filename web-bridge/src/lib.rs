@@ -17,5 +17,5 @@ pub mod request_id;
 pub mod session;
 
 pub use bridge::{Bridge, BridgeConfig};
-pub use hub::{Authenticated, Hub, Room, Signal, SignalKind};
+pub use hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
 pub use request_id::RequestId;

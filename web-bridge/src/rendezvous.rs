@@ -169,6 +169,7 @@ mod tests {
             request_id: RequestId::try_from(json!(id)).unwrap(),
             wallet: "W".into(),
             cred_id: "C".into(),
+            origin: crate::hub::Origin::HTTP,
         }
     }
 

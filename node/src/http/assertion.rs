@@ -13,7 +13,7 @@ use super::AppState;
 use super::attestation::{expected_origin, timeout_ms};
 use super::body::JsonBody;
 use crate::error::ApiError;
-use crate::hub::Authenticated;
+use crate::hub::{Authenticated, Origin};
 use crate::liquid::assertion_request_id;
 use crate::session::LiquidSession;
 use crate::store::{CeremonyKind, User};
@@ -145,6 +145,7 @@ pub async fn response(
             request_id,
             wallet: stored.wallet,
             cred_id: credential.id,
+            origin: Origin::HTTP,
         });
     }
     Ok((StatusCode::CREATED, Json(user)))

@@ -15,7 +15,7 @@ use super::body::JsonBody;
 use crate::assetlinks::ExpectedOrigin;
 use crate::cose;
 use crate::error::ApiError;
-use crate::hub::Authenticated;
+use crate::hub::{Authenticated, Origin};
 use crate::liquid::LiquidRegistration;
 use crate::session::LiquidSession;
 use crate::store::{CeremonyKind, NewCredential, StoreError, User};
@@ -193,6 +193,7 @@ pub async fn response(
             request_id,
             wallet: liquid.address,
             cred_id,
+            origin: Origin::HTTP,
         });
     }
     Ok((StatusCode::CREATED, Json(user)))

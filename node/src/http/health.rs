@@ -1,15 +1,36 @@
-//! `GET /health`: liveness and what this node is.
+//! `GET /health`: liveness and what this node is, including its place in the mesh.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
 
-pub async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mesh = match state.mesh.status().await {
+        Ok(status) => json!({
+            "peerId": status.peer_id.to_string(),
+            "listen": status.listen.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "external": status.external.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "peers": status.peers.iter().map(|p| json!({
+                "peerId": p.peer_id.to_string(),
+                "score": p.score,
+                "topics": p.topics,
+            })).collect::<Vec<_>>(),
+        }),
+        Err(stopped) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "error", "error": stopped.to_string()})),
+            );
+        }
+    };
+    let body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "rpId": state.rp.rp_id(),
-    }))
+        "mesh": mesh,
+    });
+    (StatusCode::OK, Json(body))
 }

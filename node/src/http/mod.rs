@@ -21,6 +21,7 @@ use crate::algod::Algod;
 use crate::assetlinks::AssetLinks;
 use crate::fido::RelyingParty;
 use crate::hub::Hub;
+use crate::mesh::Mesh;
 use crate::session::CookieSettings;
 use crate::store::Store;
 
@@ -33,6 +34,7 @@ pub struct AppState {
     pub apple_app_ids: Arc<Vec<String>>,
     pub algod: Option<Algod>,
     pub hub: Hub,
+    pub mesh: Mesh,
     pub cookie: CookieSettings,
 }
 

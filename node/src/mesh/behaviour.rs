@@ -1,0 +1,149 @@
+//! The swarm: transports (TCP and WebSocket, both with Noise and yamux, DNS for bootstrap names,
+//! relayed circuits) and the protocols every node runs. Gossipsub is tuned for a federation of a
+//! few to a few dozen nodes: messages named by content, signed and validated by the node, peers
+//! scored on invalid messages only (signaling is too quiet for delivery-rate scoring).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use libp2p::gossipsub::{
+    self, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, TopicScoreParams,
+    ValidationMode,
+};
+use libp2p::identity::Keypair;
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{
+    Swarm, allow_block_list, dcutr, identify, noise, ping, relay, request_response, tcp, yamux,
+};
+use liquid_mesh_proto::MAX_MESSAGE_BYTES;
+
+use super::recent::content_id;
+use super::shards::{SHARDS, shard_topic};
+use super::sync_codec::{self, SyncCodec};
+use super::{MeshConfig, MeshError};
+
+/// Protocols of a node.
+#[derive(NetworkBehaviour)]
+pub(super) struct Behaviour {
+    pub(super) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    pub(super) relay_client: relay::client::Behaviour,
+    pub(super) relay: relay::Behaviour,
+    pub(super) dcutr: dcutr::Behaviour,
+    pub(super) identify: identify::Behaviour,
+    pub(super) ping: ping::Behaviour,
+    pub(super) gossipsub: gossipsub::Behaviour,
+    pub(super) sync: request_response::Behaviour<SyncCodec>,
+}
+
+/// The score limits: below `graylist_threshold` a peer's messages are ignored.
+pub fn score_thresholds() -> PeerScoreThresholds {
+    PeerScoreThresholds::default()
+}
+
+pub(super) async fn build_swarm(
+    keypair: Keypair,
+    config: &MeshConfig,
+) -> Result<Swarm<Behaviour>, MeshError> {
+    let transport = |err: &dyn std::fmt::Display| MeshError::Transport(err.to_string());
+    let idle = config.idle_timeout;
+    let heartbeat = config.heartbeat;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| transport(&e))?
+        .with_dns()
+        .map_err(|e| transport(&e))?
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .map_err(|e| transport(&e))?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| transport(&e))?
+        .with_behaviour(|key, relay_client| behaviour(key, relay_client, heartbeat))
+        .map_err(|e| transport(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .build();
+    Ok(swarm)
+}
+
+fn behaviour(
+    key: &Keypair,
+    relay_client: relay::client::Behaviour,
+    heartbeat: Duration,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let peer_id = key.public().to_peer_id();
+    let mut gossipsub = gossipsub::Behaviour::new(
+        MessageAuthenticity::Signed(key.clone()),
+        gossipsub_config(heartbeat)?,
+    )?;
+    gossipsub.with_peer_score(score_params(), score_thresholds())?;
+    let identify = identify::Behaviour::new(
+        identify::Config::new("/liquid-mesh/1".into(), key.public())
+            .with_agent_version(format!("liquid-mesh/{}", env!("CARGO_PKG_VERSION"))),
+    );
+    let sync = request_response::Behaviour::new(
+        [(
+            sync_codec::PROTOCOL,
+            request_response::ProtocolSupport::Full,
+        )],
+        request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+    );
+    Ok(Behaviour {
+        blocked: allow_block_list::Behaviour::default(),
+        relay_client,
+        relay: relay::Behaviour::new(peer_id, relay::Config::default()),
+        dcutr: dcutr::Behaviour::new(peer_id),
+        identify,
+        ping: ping::Behaviour::default(),
+        gossipsub,
+        sync,
+    })
+}
+
+fn gossipsub_config(
+    heartbeat: Duration,
+) -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
+    gossipsub::ConfigBuilder::default()
+        .validation_mode(ValidationMode::Strict)
+        // The node checks every message (decodes, right shard) before it is forwarded.
+        .validate_messages()
+        // Content ids: the same event reaching a node by two paths (gossip, and sync after a
+        // partition heals) is one message. Envelopes carry a nonce, so repeats stay distinct.
+        .message_id_fn(|message| MessageId::from(content_id(&message.data).to_vec()))
+        // Room for the largest envelope and gossipsub's signature and framing.
+        .max_transmit_size(MAX_MESSAGE_BYTES + 8 * 1024)
+        .heartbeat_interval(heartbeat)
+        .build()
+}
+
+/// Scores that fall only for invalid messages: each squared, so a few garbage messages graylist
+/// a peer, and slowly forgiven (half-life about 70 s).
+fn score_params() -> PeerScoreParams {
+    let topic = TopicScoreParams {
+        topic_weight: 0.25,
+        time_in_mesh_weight: 0.1,
+        time_in_mesh_quantum: Duration::from_secs(1),
+        time_in_mesh_cap: 10.0,
+        first_message_deliveries_weight: 1.0,
+        first_message_deliveries_decay: 0.5,
+        first_message_deliveries_cap: 10.0,
+        // Quiet topics: an honest peer may forward nothing for minutes.
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -100.0,
+        invalid_message_deliveries_decay: 0.99,
+        ..TopicScoreParams::default()
+    };
+    let topics: HashMap<_, _> = (0..SHARDS)
+        .map(|n| (shard_topic(n).hash(), topic.clone()))
+        .collect();
+    PeerScoreParams {
+        topics,
+        // Good behaviour may not outweigh a single invalid message.
+        topic_score_cap: 10.0,
+        ..PeerScoreParams::default()
+    }
+}

@@ -1,0 +1,220 @@
+//! The federation: a libp2p swarm beside the HTTP server that carries the hub's link events,
+//! signals and presence to and from every other node over gossipsub, so a website on one node and
+//! a wallet on another pair as if they shared one server (the original's Redis, replaced).
+//!
+//! One task owns the swarm ([`event_loop`]); the rest of the node talks to it through [`Mesh`].
+
+mod behaviour;
+mod event_loop;
+mod identity;
+mod recent;
+mod shards;
+mod sync_codec;
+mod wire;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::multiaddr::Protocol;
+pub use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::hub::Hub;
+
+pub use behaviour::score_thresholds;
+pub use shards::{SHARDS, shard_topic};
+
+/// How the node takes part in the mesh. The defaults suit a small federation of public nodes.
+#[derive(Debug, Clone)]
+pub struct MeshConfig {
+    /// Where to accept peers: TCP and WebSocket multiaddrs. Default TCP 4001 and WebSocket 4002 on
+    /// every interface.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to join, each ending in `/p2p/<peer id>`; redialled whenever they drop.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Addresses other peers can reach this node at (behind NAT or a proxy); a relay needs one.
+    pub external: Vec<Multiaddr>,
+    /// First wait before redialling a lost bootstrap peer; doubles up to `redial_max`. Default 1 s.
+    pub redial_min: Duration,
+    /// Longest wait between redials. Default 60 s.
+    pub redial_max: Duration,
+    /// Connections with nothing to do close after this long. Default 1 hour: federation links
+    /// should stay up between pairings.
+    pub idle_timeout: Duration,
+    /// The gossipsub heartbeat. Default 1 s.
+    pub heartbeat: Duration,
+    /// Envelopes kept for peers that connect later (see [`recent`]): default 10,000 or 6 MiB.
+    pub recent_count: usize,
+    pub recent_bytes: usize,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4001".parse().expect("static multiaddr"),
+                "/ip4/0.0.0.0/tcp/4002/ws"
+                    .parse()
+                    .expect("static multiaddr"),
+            ],
+            bootstrap: Vec::new(),
+            external: Vec::new(),
+            redial_min: Duration::from_secs(1),
+            redial_max: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(3600),
+            heartbeat: Duration::from_secs(1),
+            recent_count: 10_000,
+            recent_bytes: 6 * 1024 * 1024,
+        }
+    }
+}
+
+/// How long the mesh keeps what it relays for late peers: link events as long as a link waits,
+/// signals as long as the bridge buffers them.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub authenticated: Duration,
+    pub signals: Duration,
+}
+
+/// Why the mesh could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeshError {
+    #[error("peer identity in the data directory: {0}")]
+    Identity(#[source] std::io::Error),
+    #[error("peer identity file is not a libp2p key: {0}")]
+    IdentityFormat(String),
+    #[error("building the libp2p transports: {0}")]
+    Transport(String),
+    #[error("listening on {addr}: {reason}")]
+    Listen { addr: Multiaddr, reason: String },
+    #[error("bootstrap address {0} must end in /p2p/<peer id>")]
+    BootstrapPeer(Multiaddr),
+}
+
+/// The mesh task has stopped (the node is shutting down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the mesh has stopped")]
+pub struct MeshStopped;
+
+/// What the mesh looks like from this node, for `/health` and operators.
+#[derive(Debug, Clone)]
+pub struct MeshStatus {
+    pub peer_id: PeerId,
+    pub listen: Vec<Multiaddr>,
+    pub external: Vec<Multiaddr>,
+    pub peers: Vec<PeerStatus>,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone)]
+pub struct PeerStatus {
+    pub peer_id: PeerId,
+    /// Its gossipsub score (negative after invalid messages).
+    pub score: f64,
+    /// How many of the shard topics it subscribes to.
+    pub topics: usize,
+}
+
+enum Command {
+    Status(oneshot::Sender<MeshStatus>),
+    Block(PeerId),
+    Unblock(PeerId),
+}
+
+/// A handle on the running mesh; the mesh stops when the last handle and the node are dropped.
+#[derive(Clone)]
+pub struct Mesh {
+    peer_id: PeerId,
+    listening: Arc<Vec<Multiaddr>>,
+    commands: mpsc::Sender<Command>,
+    _task: Arc<AbortOnDrop>,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Mesh {
+    /// Loads (or creates) the node's identity in `data_dir`, listens, and starts the task that
+    /// joins `hub` to the mesh. Returns once every listener has an address.
+    pub async fn start(
+        config: &MeshConfig,
+        retention: Retention,
+        hub: Hub,
+        data_dir: &Path,
+    ) -> Result<Self, MeshError> {
+        let keypair = identity::load_or_create(data_dir)?;
+        let peer_id = keypair.public().to_peer_id();
+        let bootstrap = config
+            .bootstrap
+            .iter()
+            .map(|addr| match addr.iter().last() {
+                Some(Protocol::P2p(peer)) => Ok((peer, addr.clone())),
+                _ => Err(MeshError::BootstrapPeer(addr.clone())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut swarm = behaviour::build_swarm(keypair, config).await?;
+        let listening = event_loop::listen(&mut swarm, &config.listen).await?;
+        for addr in &config.external {
+            swarm.add_external_address(addr.clone());
+        }
+        let listening: Vec<Multiaddr> = listening
+            .into_iter()
+            .map(|addr| addr.with(Protocol::P2p(peer_id)))
+            .collect();
+        tracing::info!(%peer_id, addrs = ?listening, "mesh listening");
+        let (commands, commands_rx) = mpsc::channel(64);
+        let task = tokio::spawn(
+            event_loop::EventLoop::new(swarm, hub, config, retention, bootstrap, commands_rx).run(),
+        );
+        Ok(Self {
+            peer_id,
+            listening: Arc::new(listening),
+            commands,
+            _task: Arc::new(AbortOnDrop(task)),
+        })
+    }
+
+    /// This node's peer ID.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses the listeners had at start, each ending in `/p2p/<peer id>`: what another
+    /// node passes as `--bootstrap`.
+    pub fn listening(&self) -> &[Multiaddr] {
+        &self.listening
+    }
+
+    /// The mesh as it is now.
+    pub async fn status(&self) -> Result<MeshStatus, MeshStopped> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Status(tx))
+            .await
+            .map_err(|_| MeshStopped)?;
+        rx.await.map_err(|_| MeshStopped)
+    }
+
+    /// Disconnects a peer and refuses it until [`Mesh::unblock`].
+    pub async fn block(&self, peer: PeerId) -> Result<(), MeshStopped> {
+        self.commands
+            .send(Command::Block(peer))
+            .await
+            .map_err(|_| MeshStopped)
+    }
+
+    pub async fn unblock(&self, peer: PeerId) -> Result<(), MeshStopped> {
+        self.commands
+            .send(Command::Unblock(peer))
+            .await
+            .map_err(|_| MeshStopped)
+    }
+}

@@ -1,0 +1,151 @@
+//! A website and a wallet pairing through nodes, as the original protocol has them do: the
+//! steps every bridge and mesh test shares, with real socket.io-client sockets and a passkey wallet.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::js::JsSocket;
+use crate::{Endpoint, Wallet, socket_cookie};
+
+pub const OFFER_SDP: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:Ab1/\r\na=sctp-port:5000\r\n";
+pub const ANSWER_SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\n";
+
+pub fn candidate(n: u32) -> Value {
+    json!({
+        "candidate": format!("candidate:{n} 1 udp 2122260223 127.0.0.1 5{n:04} typ host generation 0 ufrag Ab1/"),
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "usernameFragment": "Ab1/",
+    })
+}
+
+pub async fn session_of(node: &impl Endpoint, cookie: &str) -> Value {
+    reqwest::Client::new()
+        .get(node.url("/auth/session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Website links on `website_node`; a wallet authenticates on `wallet_node` (after the link, or
+/// before it when `wallet_first`); both sides relay a description and candidates each way, in
+/// order, with no echo and no duplicate. The nodes may be one, two sharing a hub, or two meshed.
+pub async fn pair(
+    website_node: &impl Endpoint,
+    wallet_node: &impl Endpoint,
+    request_id: Value,
+    wallet_first: bool,
+) {
+    let website_cookie = socket_cookie(website_node).await;
+    let mut website = JsSocket::connect(&website_node.url(""), Some(&website_cookie)).await;
+    // socket.io-client starts on long-polling and upgrades to a WebSocket.
+    let upgraded = website.wait_for(|m| m["type"] == "upgrade").await;
+    assert_eq!(upgraded["transport"], "websocket");
+    let mut wallet = Wallet::web(wallet_node);
+
+    let link = if wallet_first {
+        let (status, _) = wallet.register(Some(request_id.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+        website
+            .emit_ack("link", vec![json!({"requestId": request_id})])
+            .await
+    } else {
+        let link = website
+            .emit_ack("link", vec![json!({"requestId": request_id})])
+            .await;
+        // The link is parked before the wallet shows up.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, _) = wallet.register(Some(request_id.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+        link
+    };
+    let user = wallet.get("/auth/user").await.1;
+    let cred_id = user["credentials"][0]["credId"].clone();
+    let ack = website.ack(link).await;
+    assert_eq!(
+        ack,
+        vec![
+            json!({"data": {"credId": cred_id, "requestId": request_id, "wallet": wallet.address}})
+        ],
+        "the link ack has exactly the original's shape"
+    );
+    // The website's session now is the wallet's, as use-wallet checks.
+    let session = session_of(website_node, &website_cookie).await;
+    assert_eq!(
+        session["session"]["wallet"],
+        json!(wallet.address),
+        "{session}"
+    );
+    if website_node.url("") == wallet_node.url("") {
+        assert_eq!(
+            session["user"]["wallet"],
+            json!(wallet.address),
+            "{session}"
+        );
+    }
+
+    // The wallet's socket carries its HTTP session.
+    let mut wallet_socket = JsSocket::connect(&wallet_node.url(""), Some(&wallet.cookie())).await;
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    for n in 0..3 {
+        wallet_socket
+            .emit("offer-candidate", vec![candidate(n)])
+            .await;
+    }
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    for n in 0..3 {
+        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
+    }
+    website
+        .emit("answer-description", vec![json!(ANSWER_SDP)])
+        .await;
+    website.emit("answer-candidate", vec![candidate(9)]).await;
+    assert_eq!(
+        wallet_socket.event("answer-description").await,
+        vec![json!(ANSWER_SDP)]
+    );
+    assert_eq!(
+        wallet_socket.event("answer-candidate").await,
+        vec![candidate(9)]
+    );
+
+    // Nobody gets their own signals back, and nothing arrives twice.
+    let quiet = Duration::from_millis(300);
+    assert!(
+        website
+            .events_within("answer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        website
+            .events_within("offer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("offer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("answer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    website.close().await;
+    wallet_socket.close().await;
+}
