@@ -209,23 +209,27 @@ fn test_mesh_config() -> liquid_mesh::mesh::MeshConfig {
 async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite:{}", dir.join("test.db").display()),
-        Backend::Postgres => {
-            let base = std::env::var("LIQUID_MESH_TEST_POSTGRES").expect(
-                "LIQUID_MESH_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which \
-                 starts PostgreSQL, or point it at a server where this user may CREATE DATABASE",
-            );
-            let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&base)
-                .await
-                .expect("connect to LIQUID_MESH_TEST_POSTGRES");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .expect("create test database");
-            admin.close().await;
-            let mut url = Url::parse(&base).expect("LIQUID_MESH_TEST_POSTGRES is a URL");
-            url.set_path(&format!("/{name}"));
-            url.to_string()
-        }
+        Backend::Postgres => new_postgres_database().await,
     }
+}
+
+/// Creates an empty database on the server named by `LIQUID_MESH_TEST_POSTGRES` and returns its URL
+/// (for nodes of one origin, which share it).
+pub async fn new_postgres_database() -> String {
+    let base = std::env::var("LIQUID_MESH_TEST_POSTGRES").expect(
+        "LIQUID_MESH_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which \
+         starts PostgreSQL, or point it at a server where this user may CREATE DATABASE",
+    );
+    let name = format!("lm_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("connect to LIQUID_MESH_TEST_POSTGRES");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = Url::parse(&base).expect("LIQUID_MESH_TEST_POSTGRES is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }

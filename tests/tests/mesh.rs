@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use liquid_mesh_tests::js::JsSocket;
-use liquid_mesh_tests::mesh::start_mesh;
-use liquid_mesh_tests::pairing::pair;
+use liquid_mesh_tests::mesh::{start_mesh, wait_for_peers};
+use liquid_mesh_tests::node::new_postgres_database;
+use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, pair, session_of};
 use liquid_mesh_tests::{Backend, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -92,4 +93,301 @@ async fn health_reports_the_mesh() {
         json!(nodes[1].mesh.peer_id().to_string())
     );
     assert_eq!(peers[0]["topics"], json!(liquid_mesh::mesh::SHARDS));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_pairs_placed_at_random_on_five_nodes() {
+    use rand::{Rng, SeedableRng};
+    // A ring with one chord: every node has two or three neighbours, none sees all the others.
+    let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0), (1, 3)];
+    let nodes = start_mesh(5, &edges, Backend::Sqlite, |_, _| {}).await;
+    let seed: u64 = rand::random();
+    println!("placement seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let pairs: Vec<_> = (0..20)
+        .map(|n| {
+            let website = rng.random_range(0..nodes.len());
+            let wallet = rng.random_range(0..nodes.len());
+            let request_id = json!(uuid::Uuid::new_v4().to_string());
+            pair(&nodes[website], &nodes[wallet], request_id, n % 2 == 0)
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(120), futures::future::join_all(pairs))
+        .await
+        .unwrap_or_else(|_| panic!("20 pairs did not finish within 120 s (seed {seed})"));
+}
+
+/// Nodes A and B serve one origin (shared PostgreSQL and session secret, as behind a load
+/// balancer); the wallet is on C. A dies after the wallet sent its offer; the website's socket
+/// reconnects to B with the same cookie and the pairing completes there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_website_whose_node_dies_mid_pairing_completes_on_another_node() {
+    let shared = new_postgres_database().await;
+    let mut nodes = start_mesh(3, &[(0, 1), (1, 2), (0, 2)], Backend::Postgres, |i, c| {
+        if i < 2 {
+            c.database_url = Some(shared.clone());
+            c.session_secret = Some("one origin, two nodes".into());
+        }
+    })
+    .await;
+    let request_id = json!("node-loss-1");
+    let cookie = nodes[0].socket_cookie().await;
+    let mut website = JsSocket::connect(&nodes[0].url(""), Some(&cookie)).await;
+    let link = website
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+    let mut wallet = Wallet::web(&nodes[2]);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        website.ack(link).await[0]["data"]["wallet"],
+        json!(wallet.address)
+    );
+    let mut wallet_socket = JsSocket::connect(&nodes[2].url(""), Some(&wallet.cookie())).await;
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    for n in 0..3 {
+        wallet_socket
+            .emit("offer-candidate", vec![candidate(n)])
+            .await;
+    }
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    for n in 0..3 {
+        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
+    }
+
+    let a = nodes.remove(0);
+    a.stop().await;
+    website.wait_for(|m| m["type"] == "disconnect").await;
+    let b = &nodes[0];
+    wait_for_peers(b, 1).await;
+    // The same browser, its socket now served by B: it rejoins its pair from the shared session
+    // and gets what it missed, in order.
+    let mut website = JsSocket::connect(&b.url(""), Some(&cookie)).await;
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    for n in 0..3 {
+        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
+    }
+    website
+        .emit("answer-description", vec![json!(ANSWER_SDP)])
+        .await;
+    website.emit("answer-candidate", vec![candidate(7)]).await;
+    assert_eq!(
+        wallet_socket.event("answer-description").await,
+        vec![json!(ANSWER_SDP)]
+    );
+    assert_eq!(
+        wallet_socket.event("answer-candidate").await,
+        vec![candidate(7)]
+    );
+    let session = session_of(b, &cookie).await;
+    assert_eq!(
+        session["session"]["wallet"],
+        json!(wallet.address),
+        "{session}"
+    );
+}
+
+/// A and C are cut apart; a website links on A and a wallet authenticates and sends its offer on
+/// C meanwhile. Nothing crosses until the partition heals; then the parked link completes and
+/// the offer arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_links_complete_after_a_partition_heals() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let (a, c) = (&nodes[0], &nodes[1]);
+    a.mesh.block(c.mesh.peer_id()).await.unwrap();
+    c.mesh.block(a.mesh.peer_id()).await.unwrap();
+    wait_for_peers(a, 0).await;
+    wait_for_peers(c, 0).await;
+
+    let request_id = json!("partition-1");
+    let cookie = a.socket_cookie().await;
+    let mut website = JsSocket::connect(&a.url(""), Some(&cookie)).await;
+    let link = website
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+    let mut wallet = Wallet::web(c);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let mut wallet_socket = JsSocket::connect(&c.url(""), Some(&wallet.cookie())).await;
+    wallet_socket
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    let apart = website
+        .collect(Duration::from_millis(800), |m| {
+            m["type"] == "ack" || m["event"] == "offer-description"
+        })
+        .await;
+    assert!(apart.is_empty(), "crossed a partition: {apart:?}");
+
+    a.mesh.unblock(c.mesh.peer_id()).await.unwrap();
+    c.mesh.unblock(a.mesh.peer_id()).await.unwrap();
+    let ack = website.ack(link).await;
+    assert_eq!(ack[0]["data"]["wallet"], json!(wallet.address));
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    website
+        .emit("answer-description", vec![json!(ANSWER_SDP)])
+        .await;
+    assert_eq!(
+        wallet_socket.event("answer-description").await,
+        vec![json!(ANSWER_SDP)]
+    );
+    // Synced once, delivered once.
+    assert!(
+        website
+            .events_within("offer-description", Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
+}
+
+/// Messages a hostile peer publishes: garbage, a future version, an envelope over the size limit,
+/// one over gossipsub's frame limit, an event on the wrong shard, a forged wallet address.
+fn hostile_messages() -> Vec<(usize, Vec<u8>)> {
+    use liquid_mesh_proto as proto;
+    let authenticated = |wallet: &str| {
+        proto::Body::Authenticated(proto::Authenticated {
+            request_id_json: "\"hostile\"".into(),
+            wallet: wallet.into(),
+            cred_id: "AQID".into(),
+        })
+    };
+    let wallet = "2SPDE6XLJNXFTOO7OIGNRNKSEDOHJWVD3HBSEAPHONZQ4IQEYOGYTP6LXA";
+    let future = prost::Message::encode_to_vec(&proto::Envelope {
+        version: 2,
+        nonce: 1,
+        body: Some(authenticated(wallet)),
+    });
+    let oversized = proto::encode(
+        2,
+        proto::Body::Signal(proto::Signal {
+            room: Some(proto::SignalRoom::RequestIdJson("\"hostile\"".into())),
+            kind: proto::SignalKind::OfferDescription as i32,
+            payload_json: format!("\"{}\"", "x".repeat(proto::MAX_MESSAGE_BYTES + 1024)),
+        }),
+    );
+    let right_shard = liquid_mesh::mesh::shard_of("request:s:hostile");
+    let wrong_shard = (right_shard + 1) % liquid_mesh::mesh::SHARDS;
+    vec![
+        (0, vec![0xff; 100]),
+        (right_shard, future),
+        (right_shard, oversized),
+        (wrong_shard, proto::encode(3, authenticated(wallet))),
+        (
+            right_shard,
+            proto::encode(4, authenticated("NOT-AN-ALGORAND-ADDRESS")),
+        ),
+        (right_shard, vec![0x0a; 200 * 1024]),
+    ]
+}
+
+/// A bare libp2p peer that joins node `target` and publishes [`hostile_messages`] on the
+/// shard topics; runs until dropped.
+async fn spawn_hostile_peer(
+    target: liquid_mesh::mesh::Multiaddr,
+) -> (libp2p::PeerId, tokio::task::JoinHandle<()>) {
+    use futures::StreamExt;
+    use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| {
+            let config = gossipsub::ConfigBuilder::default()
+                .validation_mode(ValidationMode::Strict)
+                .max_transmit_size(512 * 1024)
+                .build()
+                .unwrap();
+            gossipsub::Behaviour::<
+                gossipsub::IdentityTransform,
+                gossipsub::AllowAllSubscriptionFilter,
+            >::new(MessageAuthenticity::Signed(key.clone()), config)
+            .unwrap()
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    for n in 0..liquid_mesh::mesh::SHARDS {
+        swarm
+            .behaviour_mut()
+            .subscribe(&liquid_mesh::mesh::shard_topic(n))
+            .unwrap();
+    }
+    swarm.dial(target).unwrap();
+    let peer = *swarm.local_peer_id();
+    let task = tokio::spawn(async move {
+        let mut subscribed = 0;
+        while subscribed < liquid_mesh::mesh::SHARDS {
+            if let libp2p::swarm::SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) =
+                swarm.select_next_some().await
+            {
+                subscribed += 1;
+            }
+        }
+        for (shard, bytes) in hostile_messages() {
+            let topic = liquid_mesh::mesh::shard_topic(shard);
+            if let Err(err) = swarm.behaviour_mut().publish(topic, bytes) {
+                println!("hostile publish refused locally: {err}");
+            }
+        }
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    (peer, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_is_scored_down_and_harms_no_pair() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut authenticated = a.hub.subscribe_authenticated();
+    let mut signals = a.hub.subscribe_signals();
+    let (hostile, task) = spawn_hostile_peer(a.p2p_addr()).await;
+    // A pair runs across A and B while the hostile peer publishes.
+    pair(a, b, json!("honest-during-attack"), false).await;
+    let threshold = liquid_mesh::mesh::score_thresholds().graylist_threshold;
+    let status = liquid_mesh_tests::mesh::wait_for_status(a, |s| {
+        s.peers
+            .iter()
+            .any(|p| p.peer_id == hostile && p.score < threshold)
+    })
+    .await;
+    println!("A's view after the attack: {status:?}");
+    // Nothing the hostile peer sent reached A's hub: only the honest pair's events did.
+    while let Ok(event) = authenticated.try_recv() {
+        assert_eq!(event.request_id.as_json(), &json!("honest-during-attack"));
+    }
+    while let Ok(signal) = signals.try_recv() {
+        assert_ne!(signal.room.name(), "request:s:hostile");
+    }
+    // A forwarded none of it: B still thinks well of A.
+    let b_view = b.mesh.status().await.unwrap();
+    let a_seen_by_b = b_view
+        .peers
+        .iter()
+        .find(|p| p.peer_id == a.mesh.peer_id())
+        .unwrap();
+    assert!(a_seen_by_b.score >= 0.0, "{b_view:?}");
+    // And pairing goes on.
+    pair(b, a, json!("honest-after-attack"), true).await;
+    task.abort();
 }

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::hub::Hub;
 
 pub use behaviour::score_thresholds;
-pub use shards::{SHARDS, shard_topic};
+pub use shards::{SHARDS, shard_of, shard_topic};
 
 /// How the node takes part in the mesh. The defaults suit a small federation of public nodes.
 #[derive(Debug, Clone)]
