@@ -20,4 +20,7 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
 fi
 
+# The multi-process test runs the node binary itself; cargo builds binaries only for their own
+# package's tests, so build it first.
+cargo build --locked -p liquid-mesh --bin liquid-mesh
 cargo test --workspace --locked "$@"
