@@ -65,6 +65,7 @@ type DeviceCounts = HashMap<Origin, (usize, Instant)>;
 struct Waiter {
     socket: Sid,
     session: Session,
+    session_lock: SessionLock,
     ack: AckSender,
 }
 
@@ -162,6 +163,15 @@ fn session_of(socket: &SocketRef) -> Option<Session> {
 #[derive(Clone, Default)]
 struct RoomLock(Arc<Mutex<()>>);
 
+/// Serialises one socket's session reads and writes: a reload (which replaces the record in
+/// memory) between another task's insert and save would write the stale record back.
+#[derive(Clone, Default)]
+struct SessionLock(Arc<Mutex<()>>);
+
+fn session_lock(socket: &SocketRef) -> SessionLock {
+    socket.extensions.get::<SessionLock>().unwrap_or_default()
+}
+
 /// Signals one socket may have waiting to be relayed; beyond it, its newest are dropped.
 const SIGNAL_QUEUE: usize = 256;
 
@@ -171,6 +181,7 @@ async fn register_handlers(
     State(shared): State<Arc<Shared>>,
 ) -> Result<(), std::convert::Infallible> {
     socket.extensions.insert(RoomLock::default());
+    socket.extensions.insert(SessionLock::default());
     socket.on("link", on_link);
     socket.on("presence", on_presence);
     // socketioxide runs every event in its own task, so two signals of one socket could pass each
@@ -224,6 +235,8 @@ async fn join_session_rooms(socket: &SocketRef, shared: &Shared) -> Vec<Room> {
 /// The socket's session as it is now in the store.
 async fn load_view(socket: &SocketRef) -> Option<SessionView> {
     let session = session_of(socket)?;
+    let lock = session_lock(socket);
+    let _held = lock.0.lock().await;
     match SessionView::load(&session).await {
         Ok(view) => Some(view),
         Err(err) => {
@@ -314,6 +327,7 @@ async fn on_link(
     let waiter = Waiter {
         socket: socket.id,
         session: session.clone(),
+        session_lock: session_lock(&socket),
         ack,
     };
     let outcome =
@@ -328,7 +342,12 @@ async fn on_link(
     };
     // The session remembers the request so the website's signals reach its pair even before
     // the wallet authenticates, and so a reconnecting socket rejoins it.
-    if let Err(err) = session::record_request(&session, &request_id).await {
+    let recorded = {
+        let lock = session_lock(&socket);
+        let _held = lock.0.lock().await;
+        session::record_request(&session, &request_id).await
+    };
+    if let Err(err) = recorded {
         tracing::warn!(%err, "recording a link in its session failed");
     }
     for room in join_session_rooms(&socket, &shared).await {
@@ -346,7 +365,11 @@ fn refuse(ack: AckSender, reason: &str) {
 /// Completes a link: the website's session becomes the wallet's, its socket joins the pair, and
 /// only then is `link` acknowledged, so `/auth/session` already shows the wallet to the website.
 async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authenticated) {
-    if let Err(err) = session::record_link(&waiter.session, auth).await {
+    let recorded = {
+        let _held = waiter.session_lock.0.lock().await;
+        session::record_link(&waiter.session, auth).await
+    };
+    if let Err(err) = recorded {
         tracing::warn!(%err, "writing the linked wallet into the session failed");
     }
     if let Some(socket) = io.get_socket(waiter.socket) {
