@@ -391,3 +391,17 @@ async fn a_hostile_peer_is_scored_down_and_harms_no_pair() {
     pair(b, a, json!("honest-after-attack"), true).await;
     task.abort();
 }
+
+/// The WebSocket transport carries the mesh as well as TCP does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_join_over_the_websocket_transport() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |i, c| {
+        if i == 0 {
+            c.mesh.listen = vec!["/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()];
+        }
+    })
+    .await;
+    let via = nodes[1].config.mesh.bootstrap[0].to_string();
+    assert!(via.contains("/ws/p2p/"), "{via}");
+    pair(&nodes[0], &nodes[1], json!("over-websocket"), false).await;
+}
