@@ -10,6 +10,7 @@
 //! - [`store`]: users, credentials and pending ceremonies in SQLite or PostgreSQL.
 //! - [`hub`]: re-exported from the bridge: link events and signals keyed by request ID.
 //! - [`mesh`]: the libp2p federation that carries the hub between nodes.
+//! - [`peer`]: native wallets and websites that join the mesh and pair over a direct channel.
 //! - [`node`]: wiring it together and serving on a bound listener until shutdown.
 
 pub mod algod;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod liquid;
 pub mod mesh;
 pub mod node;
+pub mod peer;
 pub mod session;
 pub mod store;
 pub mod tls;

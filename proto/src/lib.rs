@@ -68,6 +68,38 @@ pub struct Presence {
     pub devices: u32,
 }
 
+/// Signaling between two native peers, end-to-end encrypted: nodes relay it and learn only which
+/// pairing it belongs to (an opaque tag derived from the pairing's secret).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Sealed {
+    /// 32 bytes naming the pairing; also decides the shard.
+    #[prost(bytes = "vec", tag = "1")]
+    pub tag: Vec<u8>,
+    /// The AEAD nonce, 24 bytes (XChaCha20-Poly1305).
+    #[prost(bytes = "vec", tag = "2")]
+    pub nonce: Vec<u8>,
+    /// An encrypted [`Hello`].
+    #[prost(bytes = "vec", tag = "3")]
+    pub ciphertext: Vec<u8>,
+}
+
+/// Largest sealed ciphertext accepted: a hello with a few dozen addresses.
+pub const MAX_SEALED_BYTES: usize = 8 * 1024;
+
+/// What a native peer tells the other, inside a [`Sealed`]: who it is and where to reach it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Hello {
+    /// 1 = website, 2 = wallet.
+    #[prost(uint32, tag = "1")]
+    pub role: u32,
+    /// The sender's libp2p peer ID, as bytes.
+    #[prost(bytes = "vec", tag = "2")]
+    pub peer_id: Vec<u8>,
+    /// Multiaddrs to dial it at: direct `/webrtc-direct` ones and relayed circuits.
+    #[prost(string, repeated, tag = "3")]
+    pub addrs: Vec<String>,
+}
+
 /// A versioned message. The nonce makes two identical events (the same candidate sent twice)
 /// distinct messages, since the mesh identifies messages by their content.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -76,7 +108,7 @@ pub struct Envelope {
     pub version: u32,
     #[prost(uint64, tag = "2")]
     pub nonce: u64,
-    #[prost(oneof = "Body", tags = "3, 4, 5")]
+    #[prost(oneof = "Body", tags = "3, 4, 5, 6")]
     pub body: Option<Body>,
 }
 
@@ -89,6 +121,8 @@ pub enum Body {
     Signal(Signal),
     #[prost(message, tag = "5")]
     Presence(Presence),
+    #[prost(message, tag = "6")]
+    Sealed(Sealed),
 }
 
 /// Asks a peer for the envelopes it has seen recently (sent when a connection opens, so events
@@ -143,6 +177,13 @@ pub fn decode(bytes: &[u8]) -> Result<Body, DecodeError> {
         return Err(DecodeError::Version(envelope.version));
     }
     let body = envelope.body.ok_or(DecodeError::Empty)?;
+    if let Body::Sealed(sealed) = &body
+        && (sealed.tag.len() != 32
+            || sealed.nonce.len() != 24
+            || sealed.ciphertext.len() > MAX_SEALED_BYTES)
+    {
+        return Err(DecodeError::Invalid("sealed signal"));
+    }
     if let Body::Signal(signal) = &body {
         if signal.room.is_none() {
             return Err(DecodeError::Invalid("signal without a room"));

@@ -7,6 +7,7 @@ pub mod js;
 pub mod mesh;
 pub mod node;
 pub mod pairing;
+pub mod raw_peer;
 pub mod wallet;
 
 pub use node::{Backend, Endpoint, TestNode, socket_cookie};

@@ -9,6 +9,7 @@ use liquid_mesh_tests::js::JsSocket;
 use liquid_mesh_tests::mesh::{start_mesh, wait_for_peers};
 use liquid_mesh_tests::node::new_postgres_database;
 use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, pair, session_of};
+use liquid_mesh_tests::raw_peer::RawPeer;
 use liquid_mesh_tests::{Backend, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -295,74 +296,18 @@ fn hostile_messages() -> Vec<(usize, Vec<u8>)> {
     ]
 }
 
-/// A bare libp2p peer that joins node `target` and publishes [`hostile_messages`] on the
-/// shard topics; runs until dropped.
-async fn spawn_hostile_peer(
-    target: liquid_mesh::mesh::Multiaddr,
-) -> (libp2p::PeerId, tokio::task::JoinHandle<()>) {
-    use futures::StreamExt;
-    use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            libp2p::tcp::Config::default(),
-            libp2p::noise::Config::new,
-            libp2p::yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|key| {
-            let config = gossipsub::ConfigBuilder::default()
-                .validation_mode(ValidationMode::Strict)
-                .max_transmit_size(512 * 1024)
-                .build()
-                .unwrap();
-            gossipsub::Behaviour::<
-                gossipsub::IdentityTransform,
-                gossipsub::AllowAllSubscriptionFilter,
-            >::new(MessageAuthenticity::Signed(key.clone()), config)
-            .unwrap()
-        })
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build();
-    for n in 0..liquid_mesh::mesh::SHARDS {
-        swarm
-            .behaviour_mut()
-            .subscribe(&liquid_mesh::mesh::shard_topic(n))
-            .unwrap();
-    }
-    swarm.dial(target).unwrap();
-    let peer = *swarm.local_peer_id();
-    let task = tokio::spawn(async move {
-        let mut subscribed = 0;
-        while subscribed < liquid_mesh::mesh::SHARDS {
-            if let libp2p::swarm::SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) =
-                swarm.select_next_some().await
-            {
-                subscribed += 1;
-            }
-        }
-        for (shard, bytes) in hostile_messages() {
-            let topic = liquid_mesh::mesh::shard_topic(shard);
-            if let Err(err) = swarm.behaviour_mut().publish(topic, bytes) {
-                println!("hostile publish refused locally: {err}");
-            }
-        }
-        loop {
-            swarm.select_next_some().await;
-        }
-    });
-    (peer, task)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_peer_is_scored_down_and_harms_no_pair() {
     let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let mut authenticated = a.hub.subscribe_authenticated();
     let mut signals = a.hub.subscribe_signals();
-    let (hostile, task) = spawn_hostile_peer(a.p2p_addr()).await;
-    // A pair runs across A and B while the hostile peer publishes.
+    let hostile_peer = RawPeer::join(a.p2p_addr()).await;
+    let hostile = hostile_peer.peer_id;
+    for (shard, bytes) in hostile_messages() {
+        hostile_peer.publish(shard, bytes).await;
+    }
+    // A pair runs across A and B after the hostile peer published.
     pair(a, b, json!("honest-during-attack"), false).await;
     let threshold = liquid_mesh::mesh::score_thresholds().graylist_threshold;
     let status = liquid_mesh_tests::mesh::wait_for_status(a, |s| {
@@ -389,7 +334,6 @@ async fn a_hostile_peer_is_scored_down_and_harms_no_pair() {
     assert!(a_seen_by_b.score >= 0.0, "{b_view:?}");
     // And pairing goes on.
     pair(b, a, json!("honest-after-attack"), true).await;
-    task.abort();
 }
 
 /// The WebSocket transport carries the mesh as well as TCP does.

@@ -103,7 +103,7 @@ fn behaviour(
     })
 }
 
-fn gossipsub_config(
+pub(crate) fn gossipsub_config(
     heartbeat: Duration,
 ) -> Result<gossipsub::Config, gossipsub::ConfigBuilderError> {
     gossipsub::ConfigBuilder::default()

@@ -20,7 +20,7 @@ use super::recent::{Recent, content_id};
 use super::shards::{SHARDS, shard_of, shard_topic};
 use super::wire::{self, Incoming, WireError};
 use super::{Command, MeshConfig, MeshError, MeshStatus, PeerStatus, Retention};
-use crate::hub::{Hub, Origin, Room};
+use crate::hub::{Hub, Origin};
 
 /// How often redials and expiry are considered.
 const TICK: Duration = Duration::from_millis(200);
@@ -172,18 +172,21 @@ impl EventLoop {
                 event = authenticated.recv() => {
                     if let Some(event) = local(event, |e| e.origin) {
                         let keep = self.retention.authenticated;
-                        self.publish_local(wire::authenticated(&event), Some(keep));
+                        let (room, body) = wire::authenticated(&event);
+                        self.publish_local(room.name(), body, Some(keep));
                     }
                 }
                 event = signals.recv() => {
                     if let Some(signal) = local(event, |s| s.origin) {
                         let keep = self.retention.signals;
-                        self.publish_local(wire::signal(&signal), Some(keep));
+                        let (room, body) = wire::signal(&signal);
+                        self.publish_local(room.name(), body, Some(keep));
                     }
                 }
                 event = presence.recv() => {
                     if let Some(report) = local(event, |p| p.origin) {
-                        self.publish_local(wire::presence(&report), None);
+                        let (room, body) = wire::presence(&report);
+                        self.publish_local(room.name(), body, None);
                     }
                 }
                 _ = tick.tick() => {
@@ -195,7 +198,7 @@ impl EventLoop {
     }
 
     /// Sends an event from this node to every other, keeping it for peers that connect later.
-    fn publish_local(&mut self, (room, body): (Room, proto::Body), keep_for: Option<Duration>) {
+    fn publish_local(&mut self, shard_key: String, body: proto::Body, keep_for: Option<Duration>) {
         let bytes = proto::encode(rand::random(), body);
         if bytes.len() > proto::MAX_MESSAGE_BYTES {
             tracing::warn!(
@@ -206,11 +209,11 @@ impl EventLoop {
         }
         self.recent
             .insert(content_id(&bytes), &bytes, keep_for, Instant::now());
-        self.gossip(&room, bytes);
+        self.gossip(&shard_key, bytes);
     }
 
-    fn gossip(&mut self, room: &Room, bytes: Vec<u8>) {
-        let topic = shard_topic(shard_of(&room.name()));
+    fn gossip(&mut self, shard_key: &str, bytes: Vec<u8>) {
+        let topic = shard_topic(shard_of(shard_key));
         match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
             Ok(_) => {}
             // No peer yet: kept in `recent`, peers get it by sync when they connect.
@@ -226,7 +229,7 @@ impl EventLoop {
     fn accept(&mut self, message: &gossipsub::Message) -> Result<Option<Incoming>, Refused> {
         let body = proto::decode(&message.data)?;
         let incoming = wire::incoming(body, origin_of(message.source))?;
-        if shard_topic(shard_of(&incoming.room().name())).hash() != message.topic {
+        if shard_topic(shard_of(&incoming.shard_key())).hash() != message.topic {
             return Err(Refused::WrongShard);
         }
         Ok(self.first_sighting(incoming, &message.data))
@@ -236,7 +239,7 @@ impl EventLoop {
     fn first_sighting(&mut self, incoming: Incoming, bytes: &[u8]) -> Option<Incoming> {
         let keep_for = match incoming {
             Incoming::Authenticated(_) => Some(self.retention.authenticated),
-            Incoming::Signal(_) => Some(self.retention.signals),
+            Incoming::Signal(_) | Incoming::Sealed(_) => Some(self.retention.signals),
             Incoming::Presence(_) => None,
         };
         self.recent
@@ -363,11 +366,11 @@ impl EventLoop {
                     continue;
                 }
             };
-            let room = incoming.room();
+            let shard_key = incoming.shard_key();
             if let Some(incoming) = self.first_sighting(incoming, &bytes) {
                 fresh += 1;
                 incoming.publish(&self.hub);
-                self.gossip(&room, bytes);
+                self.gossip(&shard_key, bytes);
             }
         }
         tracing::debug!(%peer, fresh, invalid, "synced");

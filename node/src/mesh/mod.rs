@@ -7,10 +7,10 @@
 mod behaviour;
 mod event_loop;
 mod identity;
-mod recent;
+pub(crate) mod recent;
 mod shards;
-mod sync_codec;
-mod wire;
+pub(crate) mod sync_codec;
+pub(crate) mod wire;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,8 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::hub::Hub;
 
+pub(crate) use behaviour::gossipsub_config;
 pub use behaviour::score_thresholds;
 pub use shards::{SHARDS, shard_of, shard_topic};
+pub use wire::sealed_shard_key;
 
 /// How the node takes part in the mesh. The defaults suit a small federation of public nodes.
 #[derive(Debug, Clone)]
@@ -118,6 +120,15 @@ pub struct PeerStatus {
     pub topics: usize,
 }
 
+fn is_specific(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => !ip.is_unspecified(),
+        Some(Protocol::Ip6(ip)) => !ip.is_unspecified(),
+        Some(Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)) => true,
+        _ => false,
+    }
+}
+
 enum Command {
     Status(oneshot::Sender<MeshStatus>),
     Block(PeerId),
@@ -133,7 +144,7 @@ pub struct Mesh {
     _task: Arc<AbortOnDrop>,
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -162,8 +173,19 @@ impl Mesh {
             .collect::<Result<Vec<_>, _>>()?;
         let mut swarm = behaviour::build_swarm(keypair, config).await?;
         let listening = event_loop::listen(&mut swarm, &config.listen).await?;
-        for addr in &config.external {
-            swarm.add_external_address(addr.clone());
+        // A relay must know an address peers reach it at. Without configured ones, a listener on
+        // a specific IP (not 0.0.0.0) is that address.
+        let external: Vec<Multiaddr> = if config.external.is_empty() {
+            listening
+                .iter()
+                .filter(|a| is_specific(a))
+                .cloned()
+                .collect()
+        } else {
+            config.external.clone()
+        };
+        for addr in external {
+            swarm.add_external_address(addr);
         }
         let listening: Vec<Multiaddr> = listening
             .into_iter()

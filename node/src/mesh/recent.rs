@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A content id: the SHA-256 of the encoded envelope.
-pub(super) type ContentId = [u8; 32];
+pub(crate) type ContentId = [u8; 32];
 
-pub(super) fn content_id(bytes: &[u8]) -> ContentId {
+pub(crate) fn content_id(bytes: &[u8]) -> ContentId {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
 }

@@ -8,13 +8,13 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use liquid_mesh_proto as proto;
 
-pub(super) const PROTOCOL: StreamProtocol = StreamProtocol::new("/liquid-mesh/sync/1");
+pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/liquid-mesh/sync/1");
 
 /// Encoded envelopes, oldest first.
-pub(super) type Envelopes = Vec<Vec<u8>>;
+pub(crate) type Envelopes = Vec<Vec<u8>>;
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct SyncCodec;
+pub(crate) struct SyncCodec;
 
 async fn read_limited<T: AsyncRead + Unpin + Send>(
     io: &mut T,

@@ -16,7 +16,7 @@ const MAX_CRED_ID_CHARS: usize = 1400;
 
 /// Why a well-formed envelope still does not make a hub event.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum WireError {
+pub(crate) enum WireError {
     #[error("request ID: {0}")]
     RequestId(String),
     #[error("wallet is not an Algorand address")]
@@ -29,20 +29,23 @@ pub(super) enum WireError {
     Devices,
 }
 
-/// A hub event on its way in from the mesh.
-pub(super) enum Incoming {
+/// A checked message from the mesh: a hub event, or native peers' sealed signaling (which nodes
+/// only relay).
+pub(crate) enum Incoming {
     Authenticated(Authenticated),
     Signal(Signal),
     Presence(Presence),
+    Sealed(proto::Sealed),
 }
 
 impl Incoming {
-    /// The room it concerns, whose name decides its shard.
-    pub(super) fn room(&self) -> Room {
+    /// What decides its shard: the name of the room it concerns, or the sealed pairing's tag.
+    pub(crate) fn shard_key(&self) -> String {
         match self {
-            Self::Authenticated(a) => Room::Request(a.request_id.clone()),
-            Self::Signal(s) => s.room.clone(),
-            Self::Presence(p) => Room::Request(p.request_id.clone()),
+            Self::Authenticated(a) => Room::Request(a.request_id.clone()).name(),
+            Self::Signal(s) => s.room.name(),
+            Self::Presence(p) => Room::Request(p.request_id.clone()).name(),
+            Self::Sealed(s) => sealed_shard_key(&s.tag),
         }
     }
 
@@ -51,8 +54,14 @@ impl Incoming {
             Self::Authenticated(a) => hub.publish_authenticated(a),
             Self::Signal(s) => hub.publish_signal(s),
             Self::Presence(p) => hub.publish_presence(p),
+            Self::Sealed(_) => {}
         }
     }
+}
+
+/// The shard key of a sealed pairing's tag.
+pub fn sealed_shard_key(tag: &[u8]) -> String {
+    format!("sealed:{}", data_encoding::HEXLOWER.encode(tag))
 }
 
 pub(super) fn authenticated(event: &Authenticated) -> (Room, Body) {
@@ -86,7 +95,7 @@ pub(super) fn presence(presence: &Presence) -> (Room, Body) {
 }
 
 /// Checks a decoded body from a peer and makes it a hub event tagged with `origin`.
-pub(super) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError> {
+pub(crate) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError> {
     Ok(match body {
         Body::Authenticated(a) => {
             check_wallet(&a.wallet)?;
@@ -121,6 +130,7 @@ pub(super) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError
                 sender: String::new(),
             })
         }
+        Body::Sealed(sealed) => Incoming::Sealed(sealed),
         Body::Presence(p) => {
             // More devices than a node could hold sockets is a lie.
             if p.devices > 1_000_000 {

@@ -1,0 +1,345 @@
+//! Native peers: a wallet or website that joins the mesh itself instead of speaking Socket.IO.
+//! It connects to any node, learns of its wallet's authentication from the mesh, exchanges
+//! end-to-end sealed hellos with the other peer over the pairing's shard, then dials it directly
+//! (libp2p WebRTC) or through a relay circuit on its node, upgraded by DCUtR hole punching when
+//! possible, and talks over `/liquid/channel/1` with the mesh out of the data path.
+//!
+//! ```no_run
+//! # async fn demo(node: libp2p::Multiaddr) -> Result<(), liquid_mesh::peer::PeerError> {
+//! use liquid_mesh::peer::{Invitation, Peer, PeerConfig, Role};
+//! let website = Peer::start(PeerConfig::new(node)).await?;
+//! let invitation = Invitation::new(); // shown as a QR code: invitation.to_json()
+//! let linked = website.wait_authenticated(&invitation.request_id).await?;
+//! let mut channel = website.pair(&invitation, Role::Website).await?;
+//! channel.send(format!("hello {}", linked.wallet).as_bytes()).await?;
+//! # Ok(()) }
+//! ```
+
+mod channel;
+mod event_loop;
+mod seal;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use liquid_mesh_proto::{self as proto, Hello};
+use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
+
+pub use channel::{Channel, ChannelReceiver, ChannelSender, Path};
+pub use seal::Invitation;
+
+use crate::hub::Authenticated;
+use crate::mesh::wire::sealed_shard_key;
+use event_loop::{Command, PeerEvent};
+use seal::PairingKeys;
+
+/// The stream protocol of the direct channel.
+pub const CHANNEL_PROTOCOL: StreamProtocol = StreamProtocol::new("/liquid/channel/1");
+
+/// Which side of a pairing a peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Role {
+    Website = 1,
+    Wallet = 2,
+}
+
+impl Role {
+    fn other(self) -> Self {
+        match self {
+            Self::Website => Self::Wallet,
+            Self::Wallet => Self::Website,
+        }
+    }
+}
+
+/// How a native peer reaches its node and the other peer.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The node to join, ending in `/p2p/<peer id>`.
+    pub node: Multiaddr,
+    /// Offer and try direct WebRTC connections. Default on.
+    pub direct: bool,
+    /// Reserve a relay circuit on the node and offer it. Default on.
+    pub relay: bool,
+    /// Try DCUtR hole punching on a relayed connection. Default on.
+    pub hole_punch: bool,
+    /// Where to accept direct connections. Default `/ip4/127.0.0.1/udp/0/webrtc-direct`;
+    /// a public peer uses its public IP.
+    pub webrtc_listen: Multiaddr,
+    /// How long pairing may take before it gives up. Default 60 s.
+    pub pair_timeout: Duration,
+    /// How long a relayed connection waits for hole punching before it is used as it is.
+    pub hole_punch_wait: Duration,
+}
+
+impl PeerConfig {
+    pub fn new(node: Multiaddr) -> Self {
+        Self {
+            node,
+            direct: true,
+            relay: true,
+            hole_punch: true,
+            webrtc_listen: "/ip4/127.0.0.1/udp/0/webrtc-direct"
+                .parse()
+                .expect("static multiaddr"),
+            pair_timeout: Duration::from_secs(60),
+            hole_punch_wait: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Why a native peer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerError {
+    #[error("node address {0} must end in /p2p/<peer id>")]
+    NodeAddress(Multiaddr),
+    #[error("building the peer: {0}")]
+    Transport(String),
+    #[error("could not join the node: {0}")]
+    Join(String),
+    #[error("invitation: {0}")]
+    Invitation(String),
+    /// Signaling was altered, replayed from another pairing, or a third peer claimed a role.
+    #[error("signaling was tampered with: {0}")]
+    Tampered(String),
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+    #[error("the channel failed: {0}")]
+    Channel(#[from] std::io::Error),
+    #[error("the peer has stopped")]
+    Stopped,
+}
+
+/// A running native peer.
+pub struct Peer {
+    peer_id: PeerId,
+    config: PeerConfig,
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<PeerEvent>,
+    control: libp2p_stream::Control,
+    incoming: Mutex<libp2p_stream::IncomingStreams>,
+    addrs: Vec<Multiaddr>,
+    _task: Arc<crate::mesh::AbortOnDrop>,
+}
+
+impl Peer {
+    /// Joins the node, listens for direct connections and reserves a relay circuit (as
+    /// configured); returns once the node relays the shard topics to it.
+    pub async fn start(config: PeerConfig) -> Result<Self, PeerError> {
+        let Some(Protocol::P2p(node)) = config.node.iter().last() else {
+            return Err(PeerError::NodeAddress(config.node.clone()));
+        };
+        // WebRTC's DTLS and any rustls use in the process must agree on one crypto provider.
+        crate::tls::install_crypto_provider();
+        let started = event_loop::start(&config, node).await?;
+        Ok(Self {
+            peer_id: started.peer_id,
+            commands: started.commands,
+            events: started.events,
+            control: started.control.clone(),
+            incoming: Mutex::new(started.incoming),
+            addrs: started.addrs,
+            config,
+            _task: Arc::new(crate::mesh::AbortOnDrop(started.task)),
+        })
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses this peer offers: direct ones, then relayed circuits.
+    pub fn addrs(&self) -> &[Multiaddr] {
+        &self.addrs
+    }
+
+    /// Waits for the mesh to report that a wallet authenticated with `request_id` (what a
+    /// website's `link` waits for), including one reported before this call.
+    pub async fn wait_authenticated(
+        &self,
+        request_id: &crate::request_id::RequestId,
+    ) -> Result<Authenticated, PeerError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::WaitAuthenticated(request_id.key(), tx))
+            .await
+            .map_err(|_| PeerError::Stopped)?;
+        tokio::time::timeout(self.config.pair_timeout, rx)
+            .await
+            .map_err(|_| PeerError::Timeout("no wallet authenticated"))?
+            .map_err(|_| PeerError::Stopped)
+    }
+
+    /// Pairs with the other side of `invitation` and returns the direct channel to it.
+    pub async fn pair(&self, invitation: &Invitation, role: Role) -> Result<Channel, PeerError> {
+        tokio::time::timeout(self.config.pair_timeout, self.pair_inner(invitation, role))
+            .await
+            .map_err(|_| PeerError::Timeout("pairing"))?
+    }
+
+    async fn pair_inner(&self, invitation: &Invitation, role: Role) -> Result<Channel, PeerError> {
+        let keys = PairingKeys::derive(invitation);
+        let mut events = self.events.subscribe();
+        let hello = keys.seal_hello(&Hello {
+            role: role as u32,
+            peer_id: self.peer_id.to_bytes(),
+            addrs: self.addrs.iter().map(ToString::to_string).collect(),
+        });
+        let shard_key = sealed_shard_key(&keys.tag);
+        let mut other: Option<(PeerId, Vec<Multiaddr>)> = None;
+        // Relayed addresses still to try once the direct ones failed (website only).
+        let mut fallback: Vec<Multiaddr> = Vec::new();
+        let mut connected: Option<bool> = None;
+        // Connections that opened before we knew who the other peer is (its hello may reach us
+        // after it already dialled us).
+        let mut early: std::collections::HashMap<PeerId, bool> = Default::default();
+        let mut announce = tokio::time::interval(Duration::from_millis(300));
+        // Announce until connected: a hello published before the other peer joined is lost.
+        while connected.is_none() {
+            tokio::select! {
+                _ = announce.tick() => {
+                    let body = proto::Body::Sealed(hello.clone());
+                    self.command(Command::Publish(shard_key.clone(), body)).await?;
+                }
+                event = events.recv() => match event {
+                    Ok(PeerEvent::Sealed(sealed)) if sealed.tag == keys.tag => {
+                        let Some((peer, addrs)) = self.check_hello(&keys, &sealed, role)? else {
+                            continue;
+                        };
+                        if let Some((known, _)) = &other {
+                            if *known != peer {
+                                return Err(PeerError::Tampered("two peers claim the other role".into()));
+                            }
+                            continue;
+                        }
+                        if role == Role::Website {
+                            let (direct, relayed) = self.dial_plan(&addrs);
+                            let first = if direct.is_empty() { relayed } else {
+                                fallback = relayed;
+                                direct
+                            };
+                            self.command(Command::Dial(peer, first)).await?;
+                        }
+                        connected = early.get(&peer).copied();
+                        other = Some((peer, addrs));
+                    }
+                    Ok(PeerEvent::Connected { peer, relayed })
+                        if other.as_ref().is_some_and(|(p, _)| *p == peer) => {
+                        connected = Some(relayed);
+                    }
+                    Ok(PeerEvent::Connected { peer, relayed }) => {
+                        early.insert(peer, relayed);
+                    }
+                    Ok(PeerEvent::DialFailed { peer })
+                        if other.as_ref().is_some_and(|(p, _)| *p == peer) && !fallback.is_empty() => {
+                        tracing::debug!(%peer, "direct dial failed; trying the relay");
+                        self.command(Command::Dial(peer, std::mem::take(&mut fallback))).await?;
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(PeerError::Stopped),
+                },
+            }
+        }
+        let (other, _) = other.expect("connected to the other peer");
+        let mut path = if connected == Some(true) {
+            Path::Relayed
+        } else {
+            Path::Direct
+        };
+        if path == Path::Relayed {
+            path = self.await_hole_punch(&mut events, other).await;
+        }
+        let stream = match role {
+            Role::Website => self
+                .control
+                .clone()
+                .open_stream(other, CHANNEL_PROTOCOL)
+                .await
+                .map_err(|err| PeerError::Channel(std::io::Error::other(err.to_string())))?,
+            Role::Wallet => self.accept_from(other).await?,
+        };
+        Channel::confirm(stream, path, &keys, role, self.peer_id, other).await
+    }
+
+    /// Opens a hello; `None` for our own (which a node may relay back to us).
+    fn check_hello(
+        &self,
+        keys: &PairingKeys,
+        sealed: &proto::Sealed,
+        role: Role,
+    ) -> Result<Option<(PeerId, Vec<Multiaddr>)>, PeerError> {
+        let hello = keys.open_hello(sealed)?;
+        let peer = PeerId::from_bytes(&hello.peer_id)
+            .map_err(|_| PeerError::Tampered("peer ID".into()))?;
+        if peer == self.peer_id {
+            return Ok(None);
+        }
+        if hello.role != role.other() as u32 {
+            return Err(PeerError::Tampered("a third peer claims our role".into()));
+        }
+        let addrs = hello
+            .addrs
+            .iter()
+            .filter_map(|a| a.parse::<Multiaddr>().ok())
+            .collect();
+        Ok(Some((peer, addrs)))
+    }
+
+    /// The other peer's addresses in the order to try them: direct ones (when direct is on),
+    /// then relayed circuits, dialled only if every direct one failed.
+    fn dial_plan(&self, addrs: &[Multiaddr]) -> (Vec<Multiaddr>, Vec<Multiaddr>) {
+        let (relayed, direct): (Vec<_>, Vec<_>) = addrs
+            .iter()
+            .cloned()
+            .partition(|a| a.iter().any(|p| p == Protocol::P2pCircuit));
+        let direct = if self.config.direct {
+            direct
+        } else {
+            Vec::new()
+        };
+        (direct, relayed)
+    }
+
+    async fn await_hole_punch(
+        &self,
+        events: &mut broadcast::Receiver<PeerEvent>,
+        other: PeerId,
+    ) -> Path {
+        let wait = tokio::time::sleep(self.config.hole_punch_wait);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => return Path::Relayed,
+                event = events.recv() => match event {
+                    Ok(PeerEvent::HolePunched { peer }) if peer == other => return Path::HolePunched,
+                    Err(broadcast::error::RecvError::Closed) => return Path::Relayed,
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    async fn accept_from(&self, other: PeerId) -> Result<libp2p::Stream, PeerError> {
+        use futures::StreamExt;
+        let mut incoming = self.incoming.lock().await;
+        while let Some((peer, stream)) = incoming.next().await {
+            if peer == other {
+                return Ok(stream);
+            }
+            tracing::debug!(%peer, "channel stream from a peer we are not pairing with dropped");
+        }
+        Err(PeerError::Stopped)
+    }
+
+    async fn command(&self, command: Command) -> Result<(), PeerError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| PeerError::Stopped)
+    }
+}
