@@ -179,3 +179,21 @@ async fn tampered_or_replayed_signaling_is_detected() {
         );
     }
 }
+
+/// Direct WebRTC is off, so the peers meet on a relay circuit; both listen on TCP, and DCUtR
+/// upgrades the relayed connection to a direct one before the channel opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayed_connection_is_upgraded_by_hole_punching() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let (_website, website_channel, _wallet, wallet_channel) =
+        pair_natives(&nodes[0], &nodes[1], |c| {
+            c.direct = false;
+            c.tcp_listen = Some("/ip4/127.0.0.1/tcp/0".parse().unwrap());
+            c.hole_punch_wait = Duration::from_secs(10);
+        })
+        .await;
+    assert_eq!(website_channel.path(), Path::HolePunched);
+    let mut website = website_channel.split();
+    let mut wallet = wallet_channel.split();
+    exchange(&mut website, &mut wallet, 200).await;
+}

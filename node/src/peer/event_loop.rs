@@ -146,6 +146,9 @@ pub(super) async fn start(config: &PeerConfig, node: PeerId) -> Result<Started, 
     } else {
         None
     };
+    if let Some(addr) = &config.tcp_listen {
+        swarm.listen_on(addr.clone()).map_err(|e| listen_err(&e))?;
+    }
     swarm
         .dial(config.node.clone())
         .map_err(|e| listen_err(&e))?;

@@ -66,6 +66,9 @@ pub struct PeerConfig {
     pub relay: bool,
     /// Try DCUtR hole punching on a relayed connection. Default on.
     pub hole_punch: bool,
+    /// A TCP address to accept connections on, which hole punching needs (it upgrades relayed
+    /// connections over TCP). Default none.
+    pub tcp_listen: Option<Multiaddr>,
     /// Where to accept direct connections. Default `/ip4/127.0.0.1/udp/0/webrtc-direct`;
     /// a public peer uses its public IP.
     pub webrtc_listen: Multiaddr,
@@ -82,6 +85,7 @@ impl PeerConfig {
             direct: true,
             relay: true,
             hole_punch: true,
+            tcp_listen: None,
             webrtc_listen: "/ip4/127.0.0.1/udp/0/webrtc-direct"
                 .parse()
                 .expect("static multiaddr"),
@@ -197,6 +201,7 @@ impl Peer {
         // Connections that opened before we knew who the other peer is (its hello may reach us
         // after it already dialled us).
         let mut early: std::collections::HashMap<PeerId, bool> = Default::default();
+        let mut punched: std::collections::HashSet<PeerId> = Default::default();
         let mut announce = tokio::time::interval(Duration::from_millis(300));
         // Announce until connected: a hello published before the other peer joined is lost.
         while connected.is_none() {
@@ -234,6 +239,9 @@ impl Peer {
                     Ok(PeerEvent::Connected { peer, relayed }) => {
                         early.insert(peer, relayed);
                     }
+                    Ok(PeerEvent::HolePunched { peer }) => {
+                        punched.insert(peer);
+                    }
                     Ok(PeerEvent::DialFailed { peer })
                         if other.as_ref().is_some_and(|(p, _)| *p == peer) && !fallback.is_empty() => {
                         tracing::debug!(%peer, "direct dial failed; trying the relay");
@@ -251,8 +259,12 @@ impl Peer {
         } else {
             Path::Direct
         };
-        if path == Path::Relayed {
-            path = self.await_hole_punch(&mut events, other).await;
+        if path == Path::Relayed && self.config.hole_punch {
+            path = if punched.contains(&other) {
+                Path::HolePunched
+            } else {
+                self.await_hole_punch(&mut events, other).await
+            };
         }
         let stream = match role {
             Role::Website => self
@@ -316,7 +328,9 @@ impl Peer {
             tokio::select! {
                 _ = &mut wait => return Path::Relayed,
                 event = events.recv() => match event {
-                    Ok(PeerEvent::HolePunched { peer }) if peer == other => return Path::HolePunched,
+                    // The side that did not start the upgrade sees only the new direct connection.
+                    Ok(PeerEvent::HolePunched { peer } | PeerEvent::Connected { peer, relayed: false })
+                        if peer == other => return Path::HolePunched,
                     Err(broadcast::error::RecvError::Closed) => return Path::Relayed,
                     _ => {}
                 },
