@@ -13,6 +13,7 @@ use crate::algod::AlgodConfig;
 use crate::assetlinks::{AndroidApp, AssetLinksError};
 use crate::mesh::MeshConfig;
 use liquid_mesh_web_bridge::BridgeConfig;
+use liquid_mesh_web_bridge::rate_limit::RateLimit;
 
 /// Everything a node needs to start.
 #[derive(Debug, Clone)]
@@ -60,6 +61,9 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     /// The libp2p mesh: listen addresses, bootstrap peers and its limits.
     pub mesh: MeshConfig,
+    /// Requests per client IP to the four FIDO2 endpoints: default 60 a minute, bursts of 30;
+    /// over it, 429. (The bridge's `link` quota is `bridge.link_rate`.)
+    pub fido_rate: RateLimit,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             bridge: BridgeConfig::default(),
             static_dir: None,
             mesh: MeshConfig::default(),
+            fido_rate: RateLimit::per_minute(60),
         }
     }
 }
@@ -199,6 +204,15 @@ pub struct Cli {
     /// Multiaddrs other peers reach this node at (NAT, proxy); repeatable or comma-separated
     #[arg(long = "p2p-external", env = "P2P_EXTERNAL", value_delimiter = ',')]
     pub p2p_external: Vec<String>,
+    /// FIDO2 requests per client IP per minute (bursts of half); 0 disables [default: 60]
+    #[arg(long, env = "FIDO_RATE_PER_MINUTE")]
+    pub fido_rate_per_minute: Option<u32>,
+    /// Socket.IO `link`s per client IP per minute (bursts of half); 0 disables [default: 30]
+    #[arg(long, env = "LINK_RATE_PER_MINUTE")]
+    pub link_rate_per_minute: Option<u32>,
+    /// Take client IPs from X-Forwarded-For (only behind a proxy you trust)
+    #[arg(long, env = "TRUST_PROXY")]
+    pub trust_proxy: Option<bool>,
 }
 
 impl Cli {
@@ -277,6 +291,15 @@ impl Cli {
             return Err(ConfigError::BootstrapPeer(addr.to_string()));
         }
         config.mesh.external = multiaddrs("P2P_EXTERNAL", self.p2p_external)?;
+        if let Some(n) = self.fido_rate_per_minute {
+            config.fido_rate = RateLimit::per_minute(n);
+        }
+        if let Some(n) = self.link_rate_per_minute {
+            config.bridge.link_rate = RateLimit::per_minute(n);
+        }
+        if let Some(trust) = self.trust_proxy {
+            config.bridge.trust_proxy = trust;
+        }
         Ok(config)
     }
 }

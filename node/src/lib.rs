@@ -30,5 +30,5 @@ pub mod store;
 pub mod tls;
 
 pub use config::Config;
-pub use liquid_mesh_web_bridge::{hub, request_id};
+pub use liquid_mesh_web_bridge::{hub, rate_limit, request_id};
 pub use node::{Node, NodeError};

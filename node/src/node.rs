@@ -20,6 +20,7 @@ use crate::mesh::{Mesh, MeshError, Retention};
 use crate::session::{self, CookieSettings, SessionBackend};
 use crate::store::{Store, StoreError};
 use liquid_mesh_web_bridge::Bridge;
+use liquid_mesh_web_bridge::rate_limit::ClientLimiter;
 
 /// How often expired sessions and ceremonies are swept.
 const SWEEP_PERIOD: Duration = Duration::from_secs(60);
@@ -54,6 +55,7 @@ pub struct Node {
     router: Router,
     sessions: SessionBackend,
     bridge: Bridge,
+    fido_limiter: Option<ClientLimiter>,
 }
 
 impl Node {
@@ -111,10 +113,12 @@ impl Node {
         let mut bridge = Bridge::new(hub, config.bridge.clone());
         let socket_layer = bridge.take_layer().expect("a new bridge has its layer");
         // Outermost last: sessions, then a session for cookie-less sockets, then Socket.IO.
+        let fido_limiter = ClientLimiter::new(config.fido_rate, config.bridge.trust_proxy);
         let router = http::router(
             state.clone(),
             config.max_body_bytes,
             config.static_dir.as_deref(),
+            fido_limiter.clone(),
         )
         .layer(socket_layer)
         .layer(axum::middleware::from_fn(
@@ -126,6 +130,7 @@ impl Node {
             router,
             sessions,
             bridge,
+            fido_limiter,
         })
     }
 
@@ -173,13 +178,26 @@ impl Node {
                 }
             }
         });
+        if let Some(limiter) = self.fido_limiter.clone() {
+            background.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(10));
+                loop {
+                    tick.tick().await;
+                    limiter.retain_recent();
+                }
+            });
+        }
         // Open sockets would hold graceful shutdown forever; tell them the server is going away.
         let bridge = self.bridge;
         let closing = async move {
             shutdown.await;
             bridge.close().await;
         };
-        let served = axum::serve(listener, self.router)
+        // Connection info gives the rate limits their client IP.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(closing)
             .await;
         background.shutdown().await;

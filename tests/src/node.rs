@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use liquid_mesh::rate_limit::RateLimit;
 use liquid_mesh::{Config, Node};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -71,8 +72,11 @@ impl TestNode {
             data_dir: dir.path().to_owned(),
             database_url: Some(database_url(backend, dir.path()).await),
             mesh: test_mesh_config(),
+            // Suites send hundreds of requests from 127.0.0.1; the rate-limit tests turn these on.
+            fido_rate: RateLimit::OFF,
             ..Config::default()
         };
+        config.bridge.link_rate = RateLimit::OFF;
         tweak(&mut config);
         Self::serve(config, listener, dir, hub).await
     }

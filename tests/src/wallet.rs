@@ -147,6 +147,23 @@ impl Wallet {
         read(response).await
     }
 
+    /// As [`Self::post`], returning transport errors.
+    pub async fn try_post(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
     /// POSTs raw bytes with a JSON content type.
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (StatusCode, Value) {
         let response = self
@@ -281,6 +298,21 @@ impl Wallet {
     pub async fn register(&mut self, request_id: Option<Value>) -> (StatusCode, Value) {
         let (body, _) = self.prepare_registration(request_id).await;
         self.post("/attestation/response", &body).await
+    }
+
+    /// The whole registration, with a failed connection as an error instead of a panic (for
+    /// tests that kill the node under it).
+    pub async fn try_register(&mut self) -> Result<(StatusCode, Value), reqwest::Error> {
+        let (status, options) = self
+            .try_post("/attestation/request", &self.attestation_request_body())
+            .await?;
+        if status != StatusCode::CREATED {
+            return Ok((status, options));
+        }
+        let challenge = options["challenge"].as_str().unwrap().to_owned();
+        let mut body = self.create_credential(&options).await;
+        body["clientExtensionResults"] = json!({"liquid": self.liquid(&challenge, None)});
+        self.try_post("/attestation/response", &body).await
     }
 
     /// Everything up to the `/attestation/response` POST: its body and the challenge.

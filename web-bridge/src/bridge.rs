@@ -18,6 +18,7 @@ use tower_sessions::Session;
 
 use crate::buffer::{BufferLimits, SignalBuffers};
 use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
+use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
 use crate::session::{self, SessionView};
@@ -39,6 +40,10 @@ pub struct BridgeConfig {
     pub max_payload_bytes: u64,
     /// Largest signal payload relayed, serialised. Default 64 KiB; an SDP is a few KiB.
     pub max_signal_bytes: usize,
+    /// `link`s per client IP: default 30 a minute, bursts of 15; over it, `{error}` at once.
+    pub link_rate: RateLimit,
+    /// Take the client IP from `X-Forwarded-For` (set when a trusted proxy fronts the node).
+    pub trust_proxy: bool,
 }
 
 impl Default for BridgeConfig {
@@ -54,6 +59,8 @@ impl Default for BridgeConfig {
             },
             max_payload_bytes: 100_000,
             max_signal_bytes: 64 * 1024,
+            link_rate: RateLimit::per_minute(30),
+            trust_proxy: false,
         }
     }
 }
@@ -78,6 +85,7 @@ struct Shared {
     buffers: std::sync::Mutex<SignalBuffers>,
     /// Devices other bridges and nodes reported per pair room key, and when.
     remote_presence: std::sync::Mutex<HashMap<String, DeviceCounts>>,
+    link_limiter: Option<ClientLimiter>,
 }
 
 /// The running bridge: its tower layer is mounted by the node; dropping it stops its tasks.
@@ -101,6 +109,7 @@ impl Bridge {
             })),
             buffers: std::sync::Mutex::new(SignalBuffers::new(config.buffer)),
             remote_presence: std::sync::Mutex::default(),
+            link_limiter: ClientLimiter::new(config.link_rate, config.trust_proxy),
             hub,
             config,
         });
@@ -316,6 +325,15 @@ async fn on_link(
     Data(body): Data<Value>,
     ack: AckSender,
 ) {
+    if let Some(limiter) = &shared.link_limiter
+        && let Err(wait) = limiter.check(socket.req_parts())
+    {
+        tracing::debug!(socket = %socket.id, ?wait, "link rate-limited");
+        return refuse(
+            ack,
+            &format!("rate limited; retry in {} s", wait.as_secs() + 1),
+        );
+    }
     let request_id = match body.get("requestId").cloned().map(RequestId::try_from) {
         Some(Ok(id)) => id,
         Some(Err(err)) => return refuse(ack, &err.to_string()),
@@ -569,6 +587,9 @@ async fn sweep(shared: Arc<Shared>) {
             tracing::debug!(expired, "parked links expired");
         }
         lock(&shared.buffers).expire(now);
+        if let Some(limiter) = &shared.link_limiter {
+            limiter.retain_recent();
+        }
         // A node that vanished never reports zero; its counts lapse with the links they served.
         let ttl = shared.config.link_ttl;
         lock(&shared.remote_presence).retain(|_, by_origin| {

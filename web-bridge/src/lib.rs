@@ -8,10 +8,12 @@
 //! - [`buffer`]: signals kept briefly for the side of a pair that has not joined yet.
 //! - [`session`]: a socket is its `connect.sid` HTTP session.
 //! - [`request_id`]: request IDs exactly as clients send them.
+//! - [`rate_limit`]: per-client-IP quotas, for `link` and the node's FIDO2 endpoints.
 
 pub mod bridge;
 pub mod buffer;
 pub mod hub;
+pub mod rate_limit;
 pub mod rendezvous;
 pub mod request_id;
 pub mod session;

@@ -24,6 +24,7 @@ use crate::hub::Hub;
 use crate::mesh::Mesh;
 use crate::session::CookieSettings;
 use crate::store::Store;
+use liquid_mesh_web_bridge::rate_limit::ClientLimiter;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -43,12 +44,17 @@ pub fn router(
     state: AppState,
     max_body_bytes: usize,
     static_dir: Option<&std::path::Path>,
+    fido_limiter: Option<ClientLimiter>,
 ) -> Router {
-    let router = Router::new()
+    let mut fido = Router::new()
         .route("/attestation/request", post(attestation::request))
         .route("/attestation/response", post(attestation::response))
         .route("/assertion/request/{cred_id}", post(assertion::request))
-        .route("/assertion/response", post(assertion::response))
+        .route("/assertion/response", post(assertion::response));
+    if let Some(limiter) = fido_limiter {
+        fido = fido.route_layer(axum::middleware::from_fn_with_state(limiter, rate_limited));
+    }
+    let router = fido
         .route("/auth/session", get(auth::session))
         .route("/auth/user", get(auth::user))
         .route("/auth/keys/{id}", delete(auth::delete_key))
@@ -70,6 +76,30 @@ pub fn router(
     router
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
+}
+
+/// 429 with `Retry-After` for a client over its FIDO2 quota, in the controllers' error shape.
+async fn rate_limited(
+    axum::extract::State(limiter): axum::extract::State<ClientLimiter>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    if let Err(wait) = limiter.check(&parts) {
+        let retry = wait.as_secs() + 1;
+        tracing::debug!(path = %parts.uri.path(), retry, "FIDO2 request rate-limited");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, retry.to_string())],
+            axum::Json(json!({
+                "reason": "too_many_requests",
+                "error": format!("rate limited; retry in {retry} s"),
+            })),
+        )
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 /// Nest's answer for an unknown route.
