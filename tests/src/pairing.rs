@@ -92,33 +92,9 @@ pub async fn pair(
 
     // The wallet's socket carries its HTTP session.
     let mut wallet_socket = JsSocket::connect(&wallet_node.url(""), Some(&wallet.cookie())).await;
-    wallet_socket
-        .emit("offer-description", vec![json!(OFFER_SDP)])
-        .await;
-    for n in 0..3 {
-        wallet_socket
-            .emit("offer-candidate", vec![candidate(n)])
-            .await;
-    }
-    assert_eq!(
-        website.event("offer-description").await,
-        vec![json!(OFFER_SDP)]
-    );
-    for n in 0..3 {
-        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
-    }
-    website
-        .emit("answer-description", vec![json!(ANSWER_SDP)])
-        .await;
-    website.emit("answer-candidate", vec![candidate(9)]).await;
-    assert_eq!(
-        wallet_socket.event("answer-description").await,
-        vec![json!(ANSWER_SDP)]
-    );
-    assert_eq!(
-        wallet_socket.event("answer-candidate").await,
-        vec![candidate(9)]
-    );
+    send_offer(&mut wallet_socket).await;
+    expect_offer(&mut website).await;
+    answer(&mut website, &mut wallet_socket, 9).await;
 
     // Nobody gets their own signals back, and nothing arrives twice.
     let quiet = Duration::from_millis(300);
@@ -148,4 +124,38 @@ pub async fn pair(
     );
     website.close().await;
     wallet_socket.close().await;
+}
+
+/// The wallet sends its offer: a description and three candidates.
+pub async fn send_offer(wallet: &mut JsSocket) {
+    wallet
+        .emit("offer-description", vec![json!(OFFER_SDP)])
+        .await;
+    for n in 0..3 {
+        wallet.emit("offer-candidate", vec![candidate(n)]).await;
+    }
+}
+
+/// The website receives the offer [`send_offer`] sent, in order.
+pub async fn expect_offer(website: &mut JsSocket) {
+    assert_eq!(
+        website.event("offer-description").await,
+        vec![json!(OFFER_SDP)]
+    );
+    for n in 0..3 {
+        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
+    }
+}
+
+/// The website answers with a description and candidate `n`; the wallet receives both.
+pub async fn answer(website: &mut JsSocket, wallet: &mut JsSocket, n: u32) {
+    website
+        .emit("answer-description", vec![json!(ANSWER_SDP)])
+        .await;
+    website.emit("answer-candidate", vec![candidate(n)]).await;
+    assert_eq!(
+        wallet.event("answer-description").await,
+        vec![json!(ANSWER_SDP)]
+    );
+    assert_eq!(wallet.event("answer-candidate").await, vec![candidate(n)]);
 }

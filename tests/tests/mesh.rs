@@ -8,7 +8,9 @@ use std::time::Duration;
 use liquid_mesh_tests::js::JsSocket;
 use liquid_mesh_tests::mesh::{start_mesh, wait_for_peers};
 use liquid_mesh_tests::node::new_postgres_database;
-use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, pair, session_of};
+use liquid_mesh_tests::pairing::{
+    ANSWER_SDP, OFFER_SDP, answer, expect_offer, pair, send_offer, session_of,
+};
 use liquid_mesh_tests::raw_peer::RawPeer;
 use liquid_mesh_tests::{Backend, Wallet};
 use reqwest::StatusCode;
@@ -147,21 +149,8 @@ async fn a_website_whose_node_dies_mid_pairing_completes_on_another_node() {
         json!(wallet.address)
     );
     let mut wallet_socket = JsSocket::connect(&nodes[2].url(""), Some(&wallet.cookie())).await;
-    wallet_socket
-        .emit("offer-description", vec![json!(OFFER_SDP)])
-        .await;
-    for n in 0..3 {
-        wallet_socket
-            .emit("offer-candidate", vec![candidate(n)])
-            .await;
-    }
-    assert_eq!(
-        website.event("offer-description").await,
-        vec![json!(OFFER_SDP)]
-    );
-    for n in 0..3 {
-        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
-    }
+    send_offer(&mut wallet_socket).await;
+    expect_offer(&mut website).await;
 
     let a = nodes.remove(0);
     a.stop().await;
@@ -171,25 +160,8 @@ async fn a_website_whose_node_dies_mid_pairing_completes_on_another_node() {
     // The same browser, its socket now served by B: it rejoins its pair from the shared session
     // and gets what it missed, in order.
     let mut website = JsSocket::connect(&b.url(""), Some(&cookie)).await;
-    assert_eq!(
-        website.event("offer-description").await,
-        vec![json!(OFFER_SDP)]
-    );
-    for n in 0..3 {
-        assert_eq!(website.event("offer-candidate").await, vec![candidate(n)]);
-    }
-    website
-        .emit("answer-description", vec![json!(ANSWER_SDP)])
-        .await;
-    website.emit("answer-candidate", vec![candidate(7)]).await;
-    assert_eq!(
-        wallet_socket.event("answer-description").await,
-        vec![json!(ANSWER_SDP)]
-    );
-    assert_eq!(
-        wallet_socket.event("answer-candidate").await,
-        vec![candidate(7)]
-    );
+    expect_offer(&mut website).await;
+    answer(&mut website, &mut wallet_socket, 7).await;
     let session = session_of(b, &cookie).await;
     assert_eq!(
         session["session"]["wallet"],

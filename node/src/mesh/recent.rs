@@ -3,7 +3,6 @@
 //! which a newly connected peer gets in answer to its sync request.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A content id: the SHA-256 of the encoded envelope.
@@ -15,7 +14,7 @@ pub(crate) fn content_id(bytes: &[u8]) -> ContentId {
 }
 
 struct Kept {
-    bytes: Arc<Vec<u8>>,
+    bytes: Vec<u8>,
     until: Instant,
 }
 
@@ -68,7 +67,7 @@ impl Recent {
             && bytes.len() <= self.max_bytes
         {
             self.kept.push_back(Kept {
-                bytes: Arc::new(bytes.to_vec()),
+                bytes: bytes.to_vec(),
                 until: now + ttl,
             });
             self.kept_bytes += bytes.len();
@@ -98,7 +97,7 @@ impl Recent {
                 total += k.bytes.len() + 8;
                 total <= max_bytes
             })
-            .map(|k| k.bytes.to_vec())
+            .map(|k| k.bytes.clone())
             .collect();
         newest.reverse();
         newest
