@@ -232,6 +232,10 @@ async fn sigterm_tells_sockets_flushes_the_store_and_exits_zero() {
         .unwrap()
         .to_owned();
     let mut socket = JsSocket::connect(&node.url(""), Some(&wallet.cookie())).await;
+    // A server that goes away in the middle of the polling-to-WebSocket upgrade (after the probe,
+    // while polling is paused) leaves engine.io-client waiting for its ping timeout, 45 s, whatever
+    // the server does: that is the client's race, not the one under test here.
+    socket.wait_for(|m| m["type"] == "upgrade").await;
 
     let exit = node.terminate().await;
     assert!(exit.success(), "{exit:?}");
