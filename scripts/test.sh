@@ -23,4 +23,12 @@ fi
 # The multi-process test runs the node binary itself; cargo builds binaries only for their own
 # package's tests, so build it first.
 cargo build --locked -p liquid-mesh --bin liquid-mesh
-cargo test --workspace --locked "$@"
+# A panic in a background task (a node's, a bridge's) does not fail the test that caused it;
+# the suite does.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+if grep -n "panicked at" "$log"; then
+  echo "a task panicked during the tests (above)" >&2
+  exit 1
+fi

@@ -150,8 +150,10 @@ impl Bridge {
         lock(&self.shared.rendezvous).parked()
     }
 
-    /// Tells every client the server is going away (Socket.IO disconnect packets).
-    pub async fn close(&self) {
+    /// Stops the bridge's tasks, then closes every socket at its transport.
+    pub async fn close(mut self) {
+        // The tasks broadcast to the namespace, which closing removes.
+        self._tasks.shutdown().await;
         self.io.close().await;
     }
 }
@@ -281,6 +283,12 @@ async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> 
         joined.push(room);
     }
     joined
+}
+
+/// The sockets of a room of namespace `/`; `None` once the bridge has closed (socketioxide's own
+/// `within` panics then).
+fn within(io: &SocketIo, room: String) -> Option<socketioxide::operators::BroadcastOperators> {
+    io.of("/").map(|ns| ns.within(room))
 }
 
 fn is_pair_room(name: &str) -> bool {
@@ -433,8 +441,9 @@ fn presence_json(shared: &Shared, request_id: &RequestId, local: usize) -> Value
 
 /// Distinct sessions with a socket in `room`, not counting `leaving`.
 fn sessions_in(io: &SocketIo, room: &str, leaving: Option<Sid>) -> usize {
-    io.within(room.to_owned())
-        .sockets()
+    within(io, room.to_owned())
+        .map(|ops| ops.sockets())
+        .unwrap_or_default()
         .iter()
         .filter(|s| Some(s.id) != leaving)
         .map(|s| {
@@ -466,7 +475,9 @@ async fn announce(
         origin: Origin::Local(shared.id),
     });
     let presence = presence_json(shared, request_id, local);
-    let room = io.within(Room::Request(request_id.clone()).name());
+    let Some(room) = within(io, Room::Request(request_id.clone()).name()) else {
+        return;
+    };
     let _ = match except {
         Some(sid) => room.except(sid).emit("presence", &presence).await,
         None => room.emit("presence", &presence).await,
@@ -528,10 +539,8 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
         let bytes = serde_json::to_vec(&*signal.payload)
             .map(|b| b.len())
             .unwrap_or(usize::MAX);
-        if let Err(err) = io
-            .to(signal.room.name())
-            .emit(signal.kind.event(), &*signal.payload)
-            .await
+        if let Some(room) = within(&io, signal.room.name())
+            && let Err(err) = room.emit(signal.kind.event(), &*signal.payload).await
         {
             tracing::debug!(%err, "relaying a remote signal failed");
         }
@@ -572,7 +581,9 @@ async fn track_remote_presence(io: SocketIo, shared: Arc<Shared>) {
         let local = sessions_in(&io, &room, None);
         if local > 0 {
             let presence = presence_json(&shared, &report.request_id, local);
-            let _ = io.within(room).emit("presence", &presence).await;
+            if let Some(room) = within(&io, room) {
+                let _ = room.emit("presence", &presence).await;
+            }
         }
     }
 }
