@@ -1,5 +1,6 @@
-//! The credential public key exactly as the authenticator encoded it (COSE_Key CBOR), taken
-//! from the attestation object so the user document can show it as the original does.
+//! What the node reads from an attestation object itself: the credential public key exactly as
+//! the authenticator encoded it (COSE_Key CBOR), so the user document can show it as the original
+//! does, and the checks webauthn-rs leaves out.
 
 use serde::Deserialize;
 use serde_cbor_2::Value;
@@ -13,6 +14,27 @@ const FLAG_ATTESTED_CREDENTIAL_DATA: u8 = 0x40;
 struct AttestationObject {
     #[serde(rename = "authData")]
     auth_data: serde_cbor_2::value::Value,
+}
+
+#[derive(Deserialize)]
+struct Statement {
+    fmt: String,
+    #[serde(rename = "attStmt")]
+    att_stmt: Value,
+}
+
+/// WebAuthn §8.7: a `none` attestation carries an empty statement. webauthn-rs ignores what a
+/// `none` statement holds; SimpleWebAuthn, which the original ran, refuses it, and so do we.
+pub fn check_statement(attestation_object: &[u8]) -> Result<(), &'static str> {
+    let statement: Statement = serde_cbor_2::from_slice(attestation_object)
+        .map_err(|_| "attestation object is not a CBOR map with fmt and attStmt")?;
+    match (statement.fmt.as_str(), &statement.att_stmt) {
+        ("none", Value::Map(map)) if !map.is_empty() => {
+            Err("attestation format none carries a statement")
+        }
+        (_, Value::Map(_)) => Ok(()),
+        _ => Err("attStmt is not a map"),
+    }
 }
 
 /// Returns the COSE_Key bytes of an attestation object, or `None` when it has no attested

@@ -11,6 +11,7 @@ use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use serde_cbor_2::Value as Cbor;
 
 liquid_mesh_tests::backends!(
     malformed_bodies_get_400_or_413,
@@ -211,6 +212,37 @@ async fn bad_registrations_are_refused_and_store_nothing(backend: Backend) {
                 edit_auth_data(b, |auth| {
                     auth[..32].copy_from_slice(&Sha256::digest(b"evil.example"))
                 })
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "android-safetynet attestation (not accepted)",
+            |b, _, _| {
+                set_attestation_statement(b, "android-safetynet", Cbor::Map(Default::default()))
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "unknown attestation format",
+            |b, _, _| set_attestation_statement(b, "x-custom", Cbor::Map(Default::default())),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "fmt none with a statement",
+            |b, _, _| {
+                let statement = [(Cbor::Text("sig".into()), Cbor::Bytes(vec![1; 64]))];
+                set_attestation_statement(b, "none", Cbor::Map(statement.into_iter().collect()))
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "packed self-attestation with a bogus signature",
+            |b, _, _| {
+                let statement = [
+                    (Cbor::Text("alg".into()), Cbor::Integer(-7)),
+                    (Cbor::Text("sig".into()), Cbor::Bytes(vec![0x30, 2, 1, 1])),
+                ];
+                set_attestation_statement(b, "packed", Cbor::Map(statement.into_iter().collect()))
             },
             StatusCode::UNAUTHORIZED,
         ),
@@ -503,7 +535,26 @@ fn edit_client_data(body: &mut Value, edit: impl FnOnce(&mut Value)) {
 
 /// Rewrites the authenticator data inside an attestation object.
 fn edit_auth_data(body: &mut Value, edit: impl FnOnce(&mut Vec<u8>)) {
-    use serde_cbor_2::Value as Cbor;
+    edit_attestation_object(body, |object| {
+        let Some(Cbor::Bytes(auth)) = object.get_mut(&Cbor::Text("authData".into())) else {
+            panic!("authData is bytes")
+        };
+        edit(auth);
+    });
+}
+
+/// Rewrites the attestation object's `fmt` and `attStmt`.
+fn set_attestation_statement(body: &mut Value, fmt: &str, statement: Cbor) {
+    edit_attestation_object(body, |object| {
+        object.insert(Cbor::Text("fmt".into()), Cbor::Text(fmt.into()));
+        object.insert(Cbor::Text("attStmt".into()), statement);
+    });
+}
+
+fn edit_attestation_object(
+    body: &mut Value,
+    edit: impl FnOnce(&mut std::collections::BTreeMap<Cbor, Cbor>),
+) {
     let raw = BASE64URL_NOPAD
         .decode(
             body["response"]["attestationObject"]
@@ -515,11 +566,7 @@ fn edit_auth_data(body: &mut Value, edit: impl FnOnce(&mut Vec<u8>)) {
     let Cbor::Map(mut object) = serde_cbor_2::from_slice(&raw).unwrap() else {
         panic!("attestation object is a map")
     };
-    let key = Cbor::Text("authData".into());
-    let Some(Cbor::Bytes(auth)) = object.get_mut(&key) else {
-        panic!("authData is bytes")
-    };
-    edit(auth);
+    edit(&mut object);
     let encoded = serde_cbor_2::to_vec(&Cbor::Map(object)).unwrap();
     body["response"]["attestationObject"] = json!(BASE64URL_NOPAD.encode(&encoded));
 }
