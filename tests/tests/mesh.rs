@@ -321,3 +321,57 @@ async fn nodes_join_over_the_websocket_transport() {
     assert!(via.contains("/ws/p2p/"), "{via}");
     pair(&nodes[0], &nodes[1], json!("over-websocket"), false).await;
 }
+
+/// One peer dialling a node eight times holds at most `max_connections_per_peer` connections;
+/// the rest are refused, and the node goes on pairing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_holds_at_most_its_connection_limit() {
+    use futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let limit = nodes[0].config.mesh.max_connections_per_peer;
+    let mut addr = nodes[0].p2p_addr();
+    let Some(libp2p::multiaddr::Protocol::P2p(node_id)) = addr.pop() else {
+        panic!("listen address ends in /p2p/")
+    };
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| libp2p::swarm::dummy::Behaviour)
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    for _ in 0..8 {
+        let dial = DialOpts::peer_id(node_id)
+            .condition(PeerCondition::Always)
+            .addresses(vec![addr.clone()])
+            .build();
+        swarm.dial(dial).unwrap();
+    }
+    let (mut open, mut outcomes) = (0i64, 0);
+    // Each dial ends established or failed; refused ones close right after they are established.
+    let settle = tokio::time::sleep(Duration::from_secs(3));
+    tokio::pin!(settle);
+    loop {
+        tokio::select! {
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::ConnectionEstablished { .. } => { open += 1; outcomes += 1; }
+                SwarmEvent::ConnectionClosed { .. } => open -= 1,
+                SwarmEvent::OutgoingConnectionError { .. } => outcomes += 1,
+                _ => {}
+            },
+            () = &mut settle => break,
+        }
+    }
+    assert_eq!(outcomes, 8, "every dial came to an end");
+    assert_eq!(open, i64::from(limit), "connections left open");
+    drop(swarm);
+    pair(&nodes[0], &nodes[1], json!("after-a-connection-flood"), false).await;
+}

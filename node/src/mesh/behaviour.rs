@@ -13,7 +13,7 @@ use libp2p::gossipsub::{
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
-    Swarm, allow_block_list, dcutr, identify, noise, ping, relay, request_response, tcp, yamux,
+    Swarm, allow_block_list, connection_limits, dcutr, identify, noise, ping, relay, request_response, tcp, yamux,
 };
 use liquid_mesh_proto::MAX_MESSAGE_BYTES;
 
@@ -26,6 +26,7 @@ use super::{MeshConfig, MeshError};
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
     pub(super) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    pub(super) limits: connection_limits::Behaviour,
     pub(super) relay_client: relay::client::Behaviour,
     pub(super) relay: relay::Behaviour,
     pub(super) dcutr: dcutr::Behaviour,
@@ -47,6 +48,10 @@ pub(super) async fn build_swarm(
     let transport = |err: &dyn std::fmt::Display| MeshError::Transport(err.to_string());
     let idle = config.idle_timeout;
     let heartbeat = config.heartbeat;
+    let limits = connection_limits::ConnectionLimits::default()
+        .with_max_established_per_peer(Some(config.max_connections_per_peer))
+        .with_max_established_incoming(Some(config.max_incoming_connections))
+        .with_max_pending_incoming(Some(config.max_pending_incoming));
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -62,7 +67,7 @@ pub(super) async fn build_swarm(
         .map_err(|e| transport(&e))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| transport(&e))?
-        .with_behaviour(|key, relay_client| behaviour(key, relay_client, heartbeat))
+        .with_behaviour(|key, relay_client| behaviour(key, relay_client, heartbeat, limits))
         .map_err(|e| transport(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
         .build();
@@ -73,6 +78,7 @@ fn behaviour(
     key: &Keypair,
     relay_client: relay::client::Behaviour,
     heartbeat: Duration,
+    limits: connection_limits::ConnectionLimits,
 ) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let peer_id = key.public().to_peer_id();
     let mut gossipsub = gossipsub::Behaviour::new(
@@ -93,6 +99,7 @@ fn behaviour(
     );
     Ok(Behaviour {
         blocked: allow_block_list::Behaviour::default(),
+        limits: connection_limits::Behaviour::new(limits),
         relay_client,
         relay: relay::Behaviour::new(peer_id, relay::Config::default()),
         dcutr: dcutr::Behaviour::new(peer_id),

@@ -49,6 +49,14 @@ pub struct MeshConfig {
     /// Envelopes kept for peers that connect later (see [`recent`]): default 10,000 or 6 MiB.
     pub recent_count: usize,
     pub recent_bytes: usize,
+    /// Connections one peer may hold to this node at once. Default 4: a direct connection, a
+    /// relayed one being upgraded, and both sides dialling at once.
+    pub max_connections_per_peer: u32,
+    /// Inbound connections (nodes and native peers) held at once. Default 1,024.
+    pub max_incoming_connections: u32,
+    /// Inbound connections still in their Noise handshake at once. Default 128: a flood of
+    /// half-open handshakes is refused instead of costing memory.
+    pub max_pending_incoming: u32,
 }
 
 impl Default for MeshConfig {
@@ -68,6 +76,9 @@ impl Default for MeshConfig {
             heartbeat: Duration::from_secs(1),
             recent_count: 10_000,
             recent_bytes: 6 * 1024 * 1024,
+            max_connections_per_peer: 4,
+            max_incoming_connections: 1024,
+            max_pending_incoming: 128,
         }
     }
 }
