@@ -100,6 +100,7 @@ impl Node {
             signals: config.bridge.buffer.ttl,
         };
         let mesh = Mesh::start(&config.mesh, retention, hub.clone(), &config.data_dir).await?;
+        let mut bridge = Bridge::new(hub.clone(), config.bridge.clone());
         let state = AppState {
             store,
             rp: Arc::new(rp),
@@ -108,9 +109,9 @@ impl Node {
             algod,
             hub: hub.clone(),
             mesh,
+            bridge: bridge.stats(),
             cookie: cookie.clone(),
         };
-        let mut bridge = Bridge::new(hub, config.bridge.clone());
         let socket_layer = bridge.take_layer().expect("a new bridge has its layer");
         // Outermost last: sessions, then a session for cookie-less sockets, then Socket.IO.
         let fido_limiter = ClientLimiter::new(config.fido_rate, config.bridge.trust_proxy);

@@ -3,11 +3,15 @@
 //! are real Ed25519 signatures. The suites under `tests/` use it for single-node API tests,
 //! recorded-vector interop and multi-node simulations.
 
+pub mod eio;
 pub mod js;
+pub mod load;
 pub mod mesh;
 pub mod node;
 pub mod pairing;
+pub mod process;
 pub mod raw_peer;
+pub mod usage;
 pub mod wallet;
 
 pub use node::{Backend, Endpoint, TestNode, socket_cookie};

@@ -9,9 +9,9 @@ use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::{Signer, SigningKey};
 use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
+use serde_cbor_2::Value as Cbor;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use serde_cbor_2::Value as Cbor;
 
 liquid_mesh_tests::backends!(
     malformed_bodies_get_400_or_413,

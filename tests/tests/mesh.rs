@@ -373,5 +373,11 @@ async fn a_peer_holds_at_most_its_connection_limit() {
     assert_eq!(outcomes, 8, "every dial came to an end");
     assert_eq!(open, i64::from(limit), "connections left open");
     drop(swarm);
-    pair(&nodes[0], &nodes[1], json!("after-a-connection-flood"), false).await;
+    pair(
+        &nodes[0],
+        &nodes[1],
+        json!("after-a-connection-flood"),
+        false,
+    )
+    .await;
 }

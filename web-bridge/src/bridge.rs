@@ -88,6 +88,25 @@ struct Shared {
     link_limiter: Option<ClientLimiter>,
 }
 
+/// Reads what the bridge holds now; cheap to clone.
+#[derive(Clone)]
+pub struct BridgeStats {
+    io: SocketIo,
+    shared: Arc<Shared>,
+}
+
+impl BridgeStats {
+    /// Connected sockets.
+    pub fn sockets(&self) -> usize {
+        self.io.of("/").map_or(0, |ns| ns.sockets().len())
+    }
+
+    /// Links waiting for their wallet.
+    pub fn parked_links(&self) -> usize {
+        lock(&self.shared.rendezvous).parked()
+    }
+}
+
 /// The running bridge: its tower layer is mounted by the node; dropping it stops its tasks.
 pub struct Bridge {
     layer: Option<SocketIoLayer>,
@@ -140,14 +159,12 @@ impl Bridge {
         self.layer.take()
     }
 
-    /// Connected sockets.
-    pub fn sockets(&self) -> usize {
-        self.io.sockets().len()
-    }
-
-    /// Links waiting for their wallet.
-    pub fn parked_links(&self) -> usize {
-        lock(&self.shared.rendezvous).parked()
+    /// A handle that reads the bridge's counts, for health and metrics.
+    pub fn stats(&self) -> BridgeStats {
+        BridgeStats {
+            io: self.io.clone(),
+            shared: self.shared.clone(),
+        }
     }
 
     /// Stops the bridge's tasks, then closes every socket at its transport.

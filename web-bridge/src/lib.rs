@@ -18,6 +18,6 @@ pub mod rendezvous;
 pub mod request_id;
 pub mod session;
 
-pub use bridge::{Bridge, BridgeConfig};
+pub use bridge::{Bridge, BridgeConfig, BridgeStats};
 pub use hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
 pub use request_id::RequestId;

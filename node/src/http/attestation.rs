@@ -148,8 +148,7 @@ pub async fn response(
         serde_json::from_str(&ceremony.state_json).map_err(ApiError::internal)?;
 
     let origin = expected_origin(&state, &headers);
-    cose::check_statement(&credential.response.attestation_object)
-        .map_err(verification_failed)?;
+    cose::check_statement(&credential.response.attestation_object).map_err(verification_failed)?;
     let passkey = state
         .rp
         .finish_registration(&origin, &credential, &ceremony_state)

@@ -1,4 +1,5 @@
-//! `GET /health`: liveness and what this node is, including its place in the mesh.
+//! `GET /health`: liveness and what this node is: its bridge's sockets and waiting links, and its
+//! place in the mesh.
 
 use axum::Json;
 use axum::extract::State;
@@ -30,6 +31,10 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "rpId": state.rp.rp_id(),
+        "bridge": {
+            "sockets": state.bridge.sockets(),
+            "parkedLinks": state.bridge.parked_links(),
+        },
         "mesh": mesh,
     });
     (StatusCode::OK, Json(body))

@@ -24,6 +24,7 @@ use crate::hub::Hub;
 use crate::mesh::Mesh;
 use crate::session::CookieSettings;
 use crate::store::Store;
+use liquid_mesh_web_bridge::BridgeStats;
 use liquid_mesh_web_bridge::rate_limit::ClientLimiter;
 
 /// What the handlers share.
@@ -36,6 +37,7 @@ pub struct AppState {
     pub algod: Option<Algod>,
     pub hub: Hub,
     pub mesh: Mesh,
+    pub bridge: BridgeStats,
     pub cookie: CookieSettings,
 }
 
