@@ -67,4 +67,33 @@ mod tests {
         let bad = "1".repeat(ADDRESS_LEN);
         assert_eq!(decode_address(&bad), Err(AddressError::Base32));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_key_round_trips(key in proptest::array::uniform32(proptest::num::u8::ANY)) {
+            let address = encode_address(&key);
+            proptest::prop_assert_eq!(address.len(), ADDRESS_LEN);
+            proptest::prop_assert_eq!(decode_address(&address), Ok(key));
+        }
+
+        #[test]
+        fn what_decodes_is_the_one_encoding_of_its_key(text in "[A-Z2-7]{58}") {
+            if let Ok(key) = decode_address(&text) {
+                proptest::prop_assert_eq!(encode_address(&key), text);
+            }
+        }
+
+        #[test]
+        fn one_changed_character_is_refused(
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            at in 0..ADDRESS_LEN,
+            with in proptest::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".to_vec()),
+        ) {
+            let mut address = encode_address(&key).into_bytes();
+            proptest::prop_assume!(address[at] != with);
+            address[at] = with;
+            let address = String::from_utf8(address).unwrap();
+            proptest::prop_assert!(decode_address(&address).is_err());
+        }
+    }
 }

@@ -12,6 +12,7 @@
 //! - [`mesh`]: the libp2p federation that carries the hub between nodes.
 //! - [`peer`]: native wallets and websites that join the mesh and pair over a direct channel.
 //! - [`node`]: wiring it together and serving on a bound listener until shutdown.
+//! - [`untrusted`]: every decoder of client and peer bytes, one entry point each, for fuzzing.
 
 pub mod algod;
 pub mod algorand;
@@ -28,6 +29,7 @@ pub mod peer;
 pub mod session;
 pub mod store;
 pub mod tls;
+pub mod untrusted;
 
 pub use config::Config;
 pub use liquid_mesh_web_bridge::{hub, rate_limit, request_id};

@@ -315,4 +315,63 @@ mod tests {
         let huge = vec![0u8; MAX_MESSAGE_BYTES + 1];
         assert!(matches!(decode(&huge), Err(DecodeError::TooLarge(_))));
     }
+
+    use proptest::prelude::*;
+
+    fn any_body() -> impl Strategy<Value = Body> {
+        let text = || "\\PC{0,80}";
+        prop_oneof![
+            (text(), text(), text()).prop_map(|(r, w, c)| Body::Authenticated(Authenticated {
+                request_id_json: r,
+                wallet: w,
+                cred_id: c,
+            })),
+            (text(), any::<bool>(), 1..5i32, text()).prop_map(|(room, by_wallet, kind, p)| {
+                Body::Signal(Signal {
+                    room: Some(if by_wallet {
+                        SignalRoom::Wallet(room)
+                    } else {
+                        SignalRoom::RequestIdJson(room)
+                    }),
+                    kind,
+                    payload_json: p,
+                })
+            }),
+            (text(), any::<u32>()).prop_map(|(r, devices)| Body::Presence(Presence {
+                request_id_json: r,
+                devices,
+            })),
+            (
+                proptest::collection::vec(any::<u8>(), 32),
+                proptest::collection::vec(any::<u8>(), 24),
+                proptest::collection::vec(any::<u8>(), 0..256),
+            )
+                .prop_map(|(tag, nonce, ciphertext)| Body::Sealed(Sealed {
+                    tag,
+                    nonce,
+                    ciphertext,
+                })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_body_round_trips(nonce in any::<u64>(), body in any_body()) {
+            prop_assert_eq!(decode(&encode(nonce, body.clone())).unwrap(), body);
+        }
+
+        #[test]
+        fn sync_responses_round_trip(bodies in proptest::collection::vec(any_body(), 0..8)) {
+            let envelopes: Vec<_> = bodies.iter().cloned().enumerate()
+                .map(|(n, b)| encode(n as u64, b)).collect();
+            prop_assert_eq!(decode_sync_response(&encode_sync_response(envelopes.clone())).unwrap(), envelopes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_decode_or_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode(&bytes);
+            let _ = decode_sync_request(&bytes);
+            let _ = decode_sync_response(&bytes);
+        }
+    }
 }

@@ -231,4 +231,23 @@ mod tests {
         assert!(parse_frame("2").is_none());
         assert!(parse_frame("42not json").is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn event_frames_round_trip(
+            event in "[a-z-]{1,20}",
+            text in "\\PC{0,100}",
+            n in proptest::num::i64::ANY,
+            ack in proptest::option::of(proptest::num::u64::ANY),
+        ) {
+            let args = vec![json!(text), json!({"n": n})];
+            match parse_frame(&event_frame(&event, &args, ack)) {
+                Some(Incoming::Event(got, got_args)) => {
+                    proptest::prop_assert_eq!(got, event);
+                    proptest::prop_assert_eq!(got_args, args);
+                }
+                other => proptest::prop_assert!(false, "{:?}", other),
+            }
+        }
+    }
 }

@@ -504,21 +504,13 @@ async fn announce(
 async fn on_disconnect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
     lock(&shared.rendezvous).socket_gone(socket.id.as_str());
     for name in socket.rooms() {
-        let Some(request_id) = name.strip_prefix("request:").and_then(request_id_of_key) else {
+        let Some(request_id) = name.strip_prefix("request:").and_then(RequestId::from_key) else {
             continue;
         };
         // The socket is still listed in its rooms here, so count without it.
         let local = sessions_in(&io, &name, Some(socket.id));
         announce(&io, &shared, &request_id, local, Some(socket.id)).await;
     }
-}
-
-fn request_id_of_key(key: &str) -> Option<RequestId> {
-    let value = match key.split_once(':')? {
-        ("s", text) => json!(text),
-        (_, number) => serde_json::from_str(number).ok()?,
-    };
-    RequestId::try_from(value).ok()
 }
 
 /// Completes parked links as wallets authenticate, on this node or (through the hub) another.

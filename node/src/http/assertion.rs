@@ -15,6 +15,7 @@ use super::body::JsonBody;
 use crate::error::ApiError;
 use crate::hub::{Authenticated, Origin};
 use crate::liquid::assertion_request_id;
+use crate::request_id::RequestId;
 use crate::session::LiquidSession;
 use crate::store::{CeremonyKind, User};
 
@@ -72,14 +73,7 @@ pub async fn response(
     let Some(challenge) = session.challenge().await? else {
         return Err(ApiError::unauthorized("Challenge not found."));
     };
-    let request_id = assertion_request_id(
-        body.get("clientExtensionResults")
-            .and_then(|results| results.get("liquid")),
-    )
-    .map_err(|err| ApiError::bad_request(err.to_string()))?;
-    check_ids(&body)?;
-    let credential: PublicKeyCredential = serde_json::from_value(Value::Object(body))
-        .map_err(|err| ApiError::bad_request(format!("malformed assertion response: {err}")))?;
+    let (request_id, credential) = parse_response(body)?;
     let Some(stored) = state.store.credential(&credential.id).await? else {
         return Err(ApiError::not_found("Credential not found."));
     };
@@ -149,6 +143,22 @@ pub async fn response(
         });
     }
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// The parts of an assertion response checked before anything is looked up: the request ID its
+/// liquid extension may carry, and the credential's structure.
+pub fn parse_response(
+    body: Map<String, Value>,
+) -> Result<(Option<RequestId>, PublicKeyCredential), ApiError> {
+    let request_id = assertion_request_id(
+        body.get("clientExtensionResults")
+            .and_then(|results| results.get("liquid")),
+    )
+    .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    check_ids(&body)?;
+    let credential = serde_json::from_value(Value::Object(body))
+        .map_err(|err| ApiError::bad_request(format!("malformed assertion response: {err}")))?;
+    Ok((request_id, credential))
 }
 
 /// The original requires `id === rawId`; a credential whose two ids differ is malformed.

@@ -114,23 +114,9 @@ pub async fn response(
         return Err(ApiError::unauthorized("Challenge not found"));
     };
     let liquid_expected = session.liquid_extension().await?;
-    let Some(liquid) = body
-        .get("clientExtensionResults")
-        .and_then(|results| results.get("liquid"))
-    else {
-        return Err(if liquid_expected {
-            ApiError::unauthorized("Liquid extension not found")
-        } else {
-            ApiError::liquid_required()
-        });
-    };
-    if !liquid_expected {
-        return Err(ApiError::liquid_required());
-    }
     // Everything that can be checked without the ceremony is checked first, so a malformed
     // body does not spend the challenge.
-    let liquid = LiquidRegistration::parse(liquid).map_err(verification_failed)?;
-    let credential = parse_credential(body)?;
+    let (liquid, credential) = parse_response(body, liquid_expected)?;
 
     let Some(ceremony) = state
         .store
@@ -200,10 +186,31 @@ pub async fn response(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-fn parse_credential(body: Map<String, Value>) -> Result<RegisterPublicKeyCredential, ApiError> {
+/// The parts of a registration response checked before its ceremony is touched: the liquid
+/// proof's shape and the credential's structure. `liquid_expected` is whether the session's
+/// options asked for the extension.
+pub fn parse_response(
+    body: Map<String, Value>,
+    liquid_expected: bool,
+) -> Result<(LiquidRegistration, RegisterPublicKeyCredential), ApiError> {
+    let Some(liquid) = body
+        .get("clientExtensionResults")
+        .and_then(|results| results.get("liquid"))
+    else {
+        return Err(if liquid_expected {
+            ApiError::unauthorized("Liquid extension not found")
+        } else {
+            ApiError::liquid_required()
+        });
+    };
+    if !liquid_expected {
+        return Err(ApiError::liquid_required());
+    }
+    let liquid = LiquidRegistration::parse(liquid).map_err(verification_failed)?;
     super::assertion::check_ids(&body)?;
-    serde_json::from_value(Value::Object(body))
-        .map_err(|err| ApiError::bad_request(format!("malformed registration response: {err}")))
+    let credential = serde_json::from_value(Value::Object(body))
+        .map_err(|err| ApiError::bad_request(format!("malformed registration response: {err}")))?;
+    Ok((liquid, credential))
 }
 
 fn with_required_uv(mut selection: Value) -> Value {

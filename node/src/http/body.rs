@@ -27,13 +27,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::bad_request(rejection.body_text())
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Map::new()));
-        }
-        match serde_json::from_slice(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(ApiError::bad_request("body must be a JSON object")),
-            Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {err}"))),
-        }
+        json_object(&bytes).map(Self)
+    }
+}
+
+/// A request body as the FIDO2 endpoints read it: a JSON object, or nothing at all.
+pub fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("body must be a JSON object")),
+        Err(err) => Err(ApiError::bad_request(format!("malformed JSON: {err}"))),
     }
 }

@@ -27,6 +27,10 @@ use crate::store::Store;
 use liquid_mesh_web_bridge::BridgeStats;
 use liquid_mesh_web_bridge::rate_limit::ClientLimiter;
 
+pub use assertion::parse_response as parse_assertion_response;
+pub use attestation::parse_response as parse_attestation_response;
+pub use body::json_object;
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -17,7 +17,7 @@
 
 mod channel;
 mod event_loop;
-mod seal;
+pub(crate) mod seal;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -227,4 +227,27 @@ mod tests {
                 .is_err()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn hellos_open_for_their_pairing_and_any_flipped_bit_is_refused(
+            role in 0u32..3,
+            addrs in proptest::collection::vec("\\PC{1,60}", 0..4),
+            flip in proptest::num::usize::ANY,
+            bit in 0u8..8,
+        ) {
+            let keys = PairingKeys::derive(&Invitation::new());
+            let hello = Hello { role, peer_id: PeerId::random().to_bytes(), addrs };
+            let sealed = keys.seal_hello(&hello);
+            proptest::prop_assert_eq!(keys.open_hello(&sealed).unwrap(), hello);
+            let mut flipped = sealed.clone();
+            let at = flip % (flipped.nonce.len() + flipped.ciphertext.len());
+            if at < flipped.nonce.len() {
+                flipped.nonce[at] ^= 1 << bit;
+            } else {
+                flipped.ciphertext[at - flipped.nonce.len()] ^= 1 << bit;
+            }
+            proptest::prop_assert!(keys.open_hello(&flipped).is_err());
+        }
+    }
 }
