@@ -121,6 +121,12 @@ impl JsSocket {
         message["args"].as_array().unwrap().clone()
     }
 
+    /// Whether a message matching `pred` has arrived and is waiting in the backlog (it came before
+    /// whatever the last wait returned).
+    pub fn seen(&self, pred: impl Fn(&Value) -> bool) -> bool {
+        self.backlog.iter().any(pred)
+    }
+
     /// Waits for the next message matching `pred`, keeping the others for later calls.
     pub async fn wait_for(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
         if let Some(i) = self.backlog.iter().position(&pred) {

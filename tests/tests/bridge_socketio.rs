@@ -95,6 +95,12 @@ async fn early_signals_are_replayed_and_presence_is_reported() {
         website.ack(link).await[0]["data"]["wallet"],
         json!(wallet.address)
     );
+    // liquid-client listens for the offer only once its link is acknowledged: a replayed offer
+    // that overtook the ack would be lost (found by the demo's browser test).
+    assert!(
+        !website.seen(|m| m["type"] == "event" && m["event"] == "offer-description"),
+        "the offer came before the link ack"
+    );
     assert_eq!(
         website.event("offer-description").await,
         vec![json!(OFFER_SDP)]

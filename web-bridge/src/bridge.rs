@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tower_sessions::Session;
 
 use crate::buffer::{BufferLimits, SignalBuffers};
+use crate::counters::{BridgeCounters, CountersSnapshot};
 use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
 use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
@@ -74,6 +75,45 @@ struct Waiter {
     session: Session,
     session_lock: SessionLock,
     ack: AckSender,
+    /// Holds the socket out of its signal rooms until this link is answered (or dropped).
+    _awaiting: AwaitingAck,
+}
+
+/// How many of a socket's links are not answered yet. While any is, the socket joins its pairs'
+/// presence rooms only: liquid-client listens for the wallet's offer only once `link` is
+/// acknowledged, so an offer relayed (or replayed) before the ack would be lost.
+#[derive(Clone, Default)]
+struct AckCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl AckCount {
+    fn holding(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+/// One unanswered link; answered or dropped, it stops holding the socket back.
+struct AwaitingAck(AckCount);
+
+impl AwaitingAck {
+    fn new(count: &AckCount) -> Self {
+        count.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for AwaitingAck {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn ack_count(socket: &SocketRef) -> AckCount {
+    socket.extensions.get::<AckCount>().unwrap_or_default()
+}
+
+/// The room whose sessions `presence` counts: every socket of a request's pair, answered or not.
+fn presence_room(request_id: &RequestId) -> String {
+    format!("presence:{}", request_id.key())
 }
 
 struct Shared {
@@ -86,6 +126,7 @@ struct Shared {
     /// Devices other bridges and nodes reported per pair room key, and when.
     remote_presence: std::sync::Mutex<HashMap<String, DeviceCounts>>,
     link_limiter: Option<ClientLimiter>,
+    counters: BridgeCounters,
 }
 
 /// Reads what the bridge holds now; cheap to clone.
@@ -93,6 +134,14 @@ struct Shared {
 pub struct BridgeStats {
     io: SocketIo,
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for BridgeStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeStats")
+            .field("sockets", &self.sockets())
+            .finish()
+    }
 }
 
 impl BridgeStats {
@@ -104,6 +153,11 @@ impl BridgeStats {
     /// Links waiting for their wallet.
     pub fn parked_links(&self) -> usize {
         lock(&self.shared.rendezvous).parked()
+    }
+
+    /// What the bridge has done so far.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
     }
 }
 
@@ -129,6 +183,7 @@ impl Bridge {
             buffers: std::sync::Mutex::new(SignalBuffers::new(config.buffer)),
             remote_presence: std::sync::Mutex::default(),
             link_limiter: ClientLimiter::new(config.link_rate, config.trust_proxy),
+            counters: BridgeCounters::default(),
             hub,
             config,
         });
@@ -210,6 +265,7 @@ async fn register_handlers(
 ) -> Result<(), std::convert::Infallible> {
     socket.extensions.insert(RoomLock::default());
     socket.extensions.insert(SessionLock::default());
+    socket.extensions.insert(AckCount::default());
     socket.on("link", on_link);
     socket.on("presence", on_presence);
     // socketioxide runs every event in its own task, so two signals of one socket could pass each
@@ -229,8 +285,9 @@ async fn register_handlers(
         let queue = queue.clone();
         socket.on(
             kind.event(),
-            move |s: SocketRef, Data(payload): Data<Value>| {
+            move |s: SocketRef, Data(payload): Data<Value>, State(shared): State<Arc<Shared>>| {
                 if queue.try_send((kind, payload)).is_err() {
+                    shared.counters.signal_dropped();
                     tracing::debug!(socket = %s.id, "signal queue full; signal dropped");
                 }
                 async {}
@@ -274,12 +331,21 @@ async fn load_view(socket: &SocketRef) -> Option<SessionView> {
     }
 }
 
-/// Joins the rooms `view` calls for (see [`join_session_rooms`]).
+/// Joins the rooms `view` calls for (see [`join_session_rooms`]): each request's presence room,
+/// and, unless a link of the socket awaits its ack, the signal rooms, replaying what they
+/// buffered. Returns the pairs whose presence the socket newly joined.
 async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> Vec<Room> {
     let room_lock = socket.extensions.get::<RoomLock>().unwrap_or_default();
     let _held = room_lock.0.lock().await;
     let wanted = view.rooms();
-    let wanted_names: HashSet<String> = wanted.iter().map(Room::name).collect();
+    let holding = ack_count(socket).holding();
+    let mut wanted_names: HashSet<String> = HashSet::new();
+    for room in &wanted {
+        if let Room::Request(id) = room {
+            wanted_names.insert(presence_room(id));
+        }
+        wanted_names.insert(room.name());
+    }
     let current: HashSet<String> = socket.rooms().into_iter().map(|r| r.to_string()).collect();
     for stale in current
         .iter()
@@ -289,7 +355,13 @@ async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> 
     }
     let mut joined = Vec::new();
     for room in wanted {
-        if current.contains(&room.name()) {
+        if let Room::Request(id) = &room
+            && !current.contains(&presence_room(id))
+        {
+            socket.join(presence_room(id));
+            joined.push(room.clone());
+        }
+        if holding || current.contains(&room.name()) {
             continue;
         }
         socket.join(room.name());
@@ -297,7 +369,6 @@ async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> 
         for signal in missed {
             let _ = socket.emit(signal.kind.event(), &*signal.payload);
         }
-        joined.push(room);
     }
     joined
 }
@@ -309,7 +380,9 @@ fn within(io: &SocketIo, room: String) -> Option<socketioxide::operators::Broadc
 }
 
 fn is_pair_room(name: &str) -> bool {
-    name.starts_with("request:") || name.starts_with("wallet:")
+    ["request:", "wallet:", "presence:"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payload: Value) {
@@ -319,6 +392,7 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
     };
     join_rooms(socket, shared, &view).await;
     let Some(room) = view.signal_room() else {
+        shared.counters.signal_dropped();
         tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
         return;
     };
@@ -326,9 +400,11 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         .map(|b| b.len())
         .unwrap_or(usize::MAX);
     if bytes > shared.config.max_signal_bytes {
+        shared.counters.signal_dropped();
         tracing::debug!(socket = %socket.id, bytes, "oversized signal dropped");
         return;
     }
+    shared.counters.signal_local(kind);
     if let Err(err) = socket.to(room.name()).emit(kind.event(), &payload).await {
         tracing::debug!(%err, "relaying a signal failed");
     }
@@ -354,6 +430,7 @@ async fn on_link(
         && let Err(wait) = limiter.check(socket.req_parts())
     {
         tracing::debug!(socket = %socket.id, ?wait, "link rate-limited");
+        shared.counters.link_refused();
         return refuse(
             ack,
             &format!("rate limited; retry in {} s", wait.as_secs() + 1),
@@ -361,10 +438,17 @@ async fn on_link(
     }
     let request_id = match body.get("requestId").cloned().map(RequestId::try_from) {
         Some(Ok(id)) => id,
-        Some(Err(err)) => return refuse(ack, &err.to_string()),
-        None => return refuse(ack, "link needs a requestId"),
+        Some(Err(err)) => {
+            shared.counters.link_refused();
+            return refuse(ack, &err.to_string());
+        }
+        None => {
+            shared.counters.link_refused();
+            return refuse(ack, "link needs a requestId");
+        }
     };
     let Some(session) = session_of(&socket) else {
+        shared.counters.link_refused();
         return refuse(ack, "socket has no session");
     };
     let waiter = Waiter {
@@ -372,6 +456,7 @@ async fn on_link(
         session: session.clone(),
         session_lock: session_lock(&socket),
         ack,
+        _awaiting: AwaitingAck::new(&ack_count(&socket)),
     };
     let outcome =
         lock(&shared.rendezvous).link(request_id.key(), socket.id.as_str(), waiter, Instant::now());
@@ -379,8 +464,10 @@ async fn on_link(
         Ok(Linked::Ready(auth, waiter)) => Some((auth, waiter)),
         Ok(Linked::Parked) => None,
         Err((refused, waiter)) => {
+            shared.counters.link_refused();
             tracing::debug!(socket = %socket.id, %refused, "link refused");
-            return refuse(waiter.ack, &refused.to_string());
+            refuse(waiter.ack, &refused.to_string());
+            return;
         }
     };
     // The session remembers the request so the website's signals reach its pair even before
@@ -405,8 +492,10 @@ fn refuse(ack: AckSender, reason: &str) {
     let _ = ack.send(&json!({"error": reason}));
 }
 
-/// Completes a link: the website's session becomes the wallet's, its socket joins the pair, and
-/// only then is `link` acknowledged, so `/auth/session` already shows the wallet to the website.
+/// Completes a link: the website's session becomes the wallet's, then `link` is acknowledged
+/// (so `/auth/session` already shows the wallet to the website), and only then does the socket
+/// join its pair's signal rooms and get what they buffered (so the wallet's offer cannot
+/// overtake the ack liquid-client waits for before it listens for offers).
 async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authenticated) {
     let recorded = {
         let _held = waiter.session_lock.0.lock().await;
@@ -415,18 +504,26 @@ async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authent
     if let Err(err) = recorded {
         tracing::warn!(%err, "writing the linked wallet into the session failed");
     }
-    if let Some(socket) = io.get_socket(waiter.socket) {
-        for room in join_session_rooms(&socket, shared).await {
-            push_presence(io, shared, &room).await;
-        }
-    }
     let ack = json!({"data": {
         "credId": auth.cred_id,
         "requestId": auth.request_id,
         "wallet": auth.wallet,
     }});
-    if let Err(err) = waiter.ack.send(&ack) {
+    shared.counters.link_completed();
+    let Waiter {
+        socket,
+        ack: sender,
+        _awaiting: answered,
+        ..
+    } = waiter;
+    if let Err(err) = sender.send(&ack) {
         tracing::debug!(%err, "link acknowledgement not delivered");
+    }
+    drop(answered);
+    if let Some(socket) = io.get_socket(socket) {
+        for room in join_session_rooms(&socket, shared).await {
+            push_presence(io, shared, &room).await;
+        }
     }
 }
 
@@ -438,8 +535,7 @@ async fn on_presence(
 ) {
     match body.get("requestId").cloned().map(RequestId::try_from) {
         Some(Ok(id)) => {
-            let room = Room::Request(id.clone());
-            let local = sessions_in(&io, &room.name(), None);
+            let local = sessions_in(&io, &presence_room(&id), None);
             let _ = ack.send(&presence_json(&shared, &id, local));
         }
         _ => refuse(ack, "presence needs a requestId"),
@@ -475,7 +571,7 @@ fn sessions_in(io: &SocketIo, room: &str, leaving: Option<Sid>) -> usize {
 /// Tells the room (and, through the hub, other bridges and nodes) how many are in it now.
 async fn push_presence(io: &SocketIo, shared: &Shared, room: &Room) {
     let Room::Request(id) = room else { return };
-    let local = sessions_in(io, &room.name(), None);
+    let local = sessions_in(io, &presence_room(id), None);
     announce(io, shared, id, local, None).await;
 }
 
@@ -492,7 +588,7 @@ async fn announce(
         origin: Origin::Local(shared.id),
     });
     let presence = presence_json(shared, request_id, local);
-    let Some(room) = within(io, Room::Request(request_id.clone()).name()) else {
+    let Some(room) = within(io, presence_room(request_id)) else {
         return;
     };
     let _ = match except {
@@ -504,7 +600,7 @@ async fn announce(
 async fn on_disconnect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
     lock(&shared.rendezvous).socket_gone(socket.id.as_str());
     for name in socket.rooms() {
-        let Some(request_id) = name.strip_prefix("request:").and_then(RequestId::from_key) else {
+        let Some(request_id) = name.strip_prefix("presence:").and_then(RequestId::from_key) else {
             continue;
         };
         // The socket is still listed in its rooms here, so count without it.
@@ -548,6 +644,7 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
         let bytes = serde_json::to_vec(&*signal.payload)
             .map(|b| b.len())
             .unwrap_or(usize::MAX);
+        shared.counters.signal_remote(signal.kind);
         if let Some(room) = within(&io, signal.room.name())
             && let Err(err) = room.emit(signal.kind.event(), &*signal.payload).await
         {
@@ -586,7 +683,7 @@ async fn track_remote_presence(io: SocketIo, shared: Arc<Shared>) {
                 }
             }
         }
-        let room = Room::Request(report.request_id.clone()).name();
+        let room = presence_room(&report.request_id);
         let local = sessions_in(&io, &room, None);
         if local > 0 {
             let presence = presence_json(&shared, &report.request_id, local);

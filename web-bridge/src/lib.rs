@@ -6,12 +6,14 @@
 //! - [`bridge`]: the Socket.IO namespace, its events and the background tasks serving them.
 //! - [`rendezvous`]: `link` meets authentication, in either order, within bounds.
 //! - [`buffer`]: signals kept briefly for the side of a pair that has not joined yet.
+//! - [`counters`]: what the bridge has done, for the node's metrics.
 //! - [`session`]: a socket is its `connect.sid` HTTP session.
 //! - [`request_id`]: request IDs exactly as clients send them.
 //! - [`rate_limit`]: per-client-IP quotas, for `link` and the node's FIDO2 endpoints.
 
 pub mod bridge;
 pub mod buffer;
+pub mod counters;
 pub mod hub;
 pub mod rate_limit;
 pub mod rendezvous;
