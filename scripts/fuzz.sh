@@ -21,10 +21,16 @@ targets=("$@")
 logs=fuzz/logs
 mkdir -p "$logs"
 
+# The binaries cargo fuzz built, run directly: `cargo fuzz run` would rebuild first, and a
+# source file edited meanwhile would end every run in a compile error.
+bin_dir=$(ls -d fuzz/target/*/release | head -n 1)
+
 run() {
   local target=$1
-  (cd fuzz && cargo fuzz run -O "$target" -- -max_total_time="$seconds" -print_final_stats=1 \
-    -rss_limit_mb=2048 -timeout=10) >"$logs/$target.log" 2>&1
+  mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
+  "$bin_dir/$target" "fuzz/corpus/$target" -artifact_prefix="fuzz/artifacts/$target/" \
+    -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+    >"$logs/$target.log" 2>&1
 }
 
 report() {

@@ -10,6 +10,7 @@
 //! - [`store`]: users, credentials and pending ceremonies in SQLite or PostgreSQL.
 //! - [`hub`]: re-exported from the bridge: link events and signals keyed by request ID.
 //! - [`mesh`]: the libp2p federation that carries the hub between nodes.
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`peer`]: native wallets and websites that join the mesh and pair over a direct channel.
 //! - [`node`]: wiring it together and serving on a bound listener until shutdown.
 //! - [`untrusted`]: every decoder of client and peer bytes, one entry point each, for fuzzing.
@@ -24,6 +25,7 @@ pub mod fido;
 pub mod http;
 pub mod liquid;
 pub mod mesh;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod session;

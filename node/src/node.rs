@@ -14,9 +14,10 @@ use crate::algod::{Algod, AlgodError};
 use crate::assetlinks::{AssetLinks, AssetLinksError};
 use crate::config::Config;
 use crate::fido::{RelyingParty, RelyingPartyError};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, HttpOptions};
 use crate::hub::Hub;
 use crate::mesh::{Mesh, MeshError, Retention};
+use crate::metrics::Metrics;
 use crate::session::{self, CookieSettings, SessionBackend};
 use crate::store::{Store, StoreError};
 use liquid_mesh_web_bridge::Bridge;
@@ -101,6 +102,7 @@ impl Node {
         };
         let mesh = Mesh::start(&config.mesh, retention, hub.clone(), &config.data_dir).await?;
         let mut bridge = Bridge::new(hub.clone(), config.bridge.clone());
+        let metrics = Metrics::new(&store, bridge.stats(), mesh.clone());
         let state = AppState {
             store,
             rp: Arc::new(rp),
@@ -108,6 +110,7 @@ impl Node {
             apple_app_ids: Arc::new(config.apple_app_ids.clone()),
             algod,
             hub: hub.clone(),
+            metrics,
             mesh,
             bridge: bridge.stats(),
             cookie: cookie.clone(),
@@ -115,17 +118,18 @@ impl Node {
         let socket_layer = bridge.take_layer().expect("a new bridge has its layer");
         // Outermost last: sessions, then a session for cookie-less sockets, then Socket.IO.
         let fido_limiter = ClientLimiter::new(config.fido_rate, config.bridge.trust_proxy);
-        let router = http::router(
-            state.clone(),
-            config.max_body_bytes,
-            config.static_dir.as_deref(),
-            fido_limiter.clone(),
-        )
-        .layer(socket_layer)
-        .layer(axum::middleware::from_fn(
-            liquid_mesh_web_bridge::session::ensure_session,
-        ))
-        .layer(session::layer(sessions.clone(), key, &cookie));
+        let options = HttpOptions {
+            max_body_bytes: config.max_body_bytes,
+            static_dir: config.static_dir.clone(),
+            fido_limiter: fido_limiter.clone(),
+            demo: config.demo,
+        };
+        let router = http::router(state.clone(), &options)
+            .layer(socket_layer)
+            .layer(axum::middleware::from_fn(
+                liquid_mesh_web_bridge::session::ensure_session,
+            ))
+            .layer(session::layer(sessions.clone(), key, &cookie));
         Ok(Self {
             state,
             router,

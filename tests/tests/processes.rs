@@ -136,3 +136,102 @@ async fn sigkill_during_registrations_leaves_a_consistent_store() {
     }
     let _ = node.terminate().await;
 }
+
+/// The binary as an operator meets it: `--print-config` shows every value in effect with the
+/// documented precedence (flag, then environment, then file, then default), a bad value names
+/// its option and exits 2, and `LOG_FORMAT=json` writes one JSON object per line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_precedence_errors_and_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("node.toml");
+    std::fs::write(
+        &file,
+        "port = 4100\nrp-id = \"file.example\"\norigin = \"https://file.example\"\nmax-parked-links = 9\n",
+    )
+    .unwrap();
+    let binary = liquid_mesh_tests::process::binary();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(&binary);
+        command.args(args).env_clear().envs(env.iter().copied());
+        command.output().expect("liquid-mesh runs")
+    };
+    let file_arg = file.to_str().unwrap();
+    let printed = run(
+        &[
+            "--config",
+            file_arg,
+            "--print-config",
+            "--max-parked-links",
+            "11",
+        ],
+        &[("RP_ID", "env.example"), ("ORIGIN", "https://env.example")],
+    );
+    assert!(printed.status.success(), "{printed:?}");
+    let effective: toml::Table = toml::from_str(&String::from_utf8_lossy(&printed.stdout)).unwrap();
+    assert_eq!(
+        effective["rp-id"].as_str(),
+        Some("env.example"),
+        "env beats file"
+    );
+    assert_eq!(
+        effective["max-parked-links"].as_integer(),
+        Some(11),
+        "flag beats file"
+    );
+    assert_eq!(
+        effective["port"].as_integer(),
+        Some(4100),
+        "file beats default"
+    );
+    assert_eq!(
+        effective["max-links-per-socket"].as_integer(),
+        Some(8),
+        "defaults shown"
+    );
+    assert_eq!(effective["session-secret"].as_str(), Some("<unset>"));
+
+    let bad = run(&["--print-config"], &[("PORT", "http")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--port"),
+        "{bad:?}"
+    );
+    let bad = run(&["--print-config", "--max-links-per-socket", "0"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("MAX_LINKS_PER_SOCKET"),
+        "{bad:?}"
+    );
+
+    let port = free_port().to_string();
+    let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let data = dir.path().join("data");
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .envs([
+            ("PORT", port.as_str()),
+            ("DATA_DIR", data.to_str().unwrap()),
+            ("P2P_LISTEN", p2p.as_str()),
+            ("LOG_FORMAT", "json"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let listening = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("the node logs");
+            let event: Value = serde_json::from_str(&line).expect("every line is JSON");
+            if event["message"] == "liquid-mesh listening" {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("the node says it listens");
+    assert_eq!(listening["level"], "INFO", "{listening}");
+    assert_eq!(listening["rp_id"], "localhost", "{listening}");
+    child.kill().await.unwrap();
+}

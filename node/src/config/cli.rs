@@ -427,7 +427,11 @@ mod tests {
         let file = path.to_str().unwrap();
         let config = parse(&["--config", file, "--rp-id", "flag.example"]).unwrap();
         assert_eq!(config.rp_id, "flag.example", "the flag wins");
-        assert_eq!(config.http_addr.port(), 4000, "the file fills what is unset");
+        assert_eq!(
+            config.http_addr.port(),
+            4000,
+            "the file fills what is unset"
+        );
         assert_eq!(config.bridge.max_parked_links, 7);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.bridge.max_links_per_socket, 8, "defaults stay");

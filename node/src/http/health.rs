@@ -1,5 +1,5 @@
-//! `GET /health`: liveness and what this node is: its bridge's sockets and waiting links, and its
-//! place in the mesh.
+//! `GET /health`: liveness and what this node is (its bridge's sockets and waiting links, its
+//! place in the mesh); `GET /ready`: whether it can serve.
 
 use axum::Json;
 use axum::extract::State;
@@ -38,4 +38,23 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         "mesh": mesh,
     });
     (StatusCode::OK, Json(body))
+}
+
+/// `GET /ready`: 200 once the node can serve (its database answers and its mesh task runs), 503
+/// with the reason otherwise, for load balancers and orchestrators.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if let Err(err) = state.store.ping().await {
+        tracing::warn!(%err, "not ready: database");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "error": "database unreachable"})),
+        );
+    }
+    if let Err(stopped) = state.mesh.status().await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "error": stopped.to_string()})),
+        );
+    }
+    (StatusCode::OK, Json(json!({"status": "ready"})))
 }

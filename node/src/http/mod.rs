@@ -1,20 +1,24 @@
 //! The HTTP API of a node: the original's FIDO2 link endpoints, session endpoints, well-known
-//! files and health, as one axum router over shared state.
+//! files, health, readiness, metrics, its OpenAPI document and the demo, as one axum router over
+//! shared state. Routes are registered through one table, which the OpenAPI document is checked
+//! against.
 
 mod assertion;
 mod attestation;
 mod auth;
 mod body;
+mod demo;
 mod health;
+mod openapi;
 mod well_known;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use serde_json::json;
 
 use crate::algod::Algod;
@@ -22,6 +26,7 @@ use crate::assetlinks::AssetLinks;
 use crate::fido::RelyingParty;
 use crate::hub::Hub;
 use crate::mesh::Mesh;
+use crate::metrics::Metrics;
 use crate::session::CookieSettings;
 use crate::store::Store;
 use liquid_mesh_web_bridge::BridgeStats;
@@ -30,6 +35,7 @@ use liquid_mesh_web_bridge::rate_limit::ClientLimiter;
 pub use assertion::parse_response as parse_assertion_response;
 pub use attestation::parse_response as parse_attestation_response;
 pub use body::json_object;
+pub use openapi::DOCUMENT as OPENAPI;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -42,36 +48,126 @@ pub struct AppState {
     pub hub: Hub,
     pub mesh: Mesh,
     pub bridge: BridgeStats,
+    pub metrics: Metrics,
     pub cookie: CookieSettings,
 }
 
-/// The routes, without the session layer (the node adds it around this and the bridge).
-pub fn router(
-    state: AppState,
-    max_body_bytes: usize,
-    static_dir: Option<&std::path::Path>,
-    fido_limiter: Option<ClientLimiter>,
-) -> Router {
-    let mut fido = Router::new()
-        .route("/attestation/request", post(attestation::request))
-        .route("/attestation/response", post(attestation::response))
-        .route("/assertion/request/{cred_id}", post(assertion::request))
-        .route("/assertion/response", post(assertion::response));
-    if let Some(limiter) = fido_limiter {
-        fido = fido.route_layer(axum::middleware::from_fn_with_state(limiter, rate_limited));
+/// How the router is built, beside the state.
+#[derive(Clone, Default)]
+pub struct HttpOptions {
+    /// Largest accepted body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Pages served at `/` in place of the demo.
+    pub static_dir: Option<std::path::PathBuf>,
+    /// The FIDO2 endpoints' per-client quota, if any.
+    pub fido_limiter: Option<ClientLimiter>,
+    /// Serve the demo pages (when `static_dir` does not take `/`).
+    pub demo: bool,
+}
+
+/// Routes as they are registered, with their method and path: what the OpenAPI document is
+/// checked against.
+struct Routes<S> {
+    router: Router<S>,
+    table: Vec<(Method, &'static str)>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            table: Vec::new(),
+        }
     }
-    let router = fido
-        .route("/auth/session", get(auth::session))
-        .route("/auth/user", get(auth::user))
-        .route("/auth/keys/{id}", delete(auth::delete_key))
-        .route("/auth/logout", get(auth::logout))
-        .route("/.well-known/assetlinks.json", get(well_known::assetlinks))
-        .route(
+
+    fn add(mut self, method: Method, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.table.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.table.extend(other.table);
+        self.router = self.router.merge(other.router);
+        self
+    }
+}
+
+fn fido_routes() -> Routes<AppState> {
+    Routes::new()
+        .add(
+            Method::POST,
+            "/attestation/request",
+            post(attestation::request),
+        )
+        .add(
+            Method::POST,
+            "/attestation/response",
+            post(attestation::response),
+        )
+        .add(
+            Method::POST,
+            "/assertion/request/{cred_id}",
+            post(assertion::request),
+        )
+        .add(
+            Method::POST,
+            "/assertion/response",
+            post(assertion::response),
+        )
+}
+
+fn other_routes(demo: bool) -> Routes<AppState> {
+    let routes = Routes::new()
+        .add(Method::GET, "/auth/session", get(auth::session))
+        .add(Method::GET, "/auth/user", get(auth::user))
+        .add(Method::DELETE, "/auth/keys/{id}", delete(auth::delete_key))
+        .add(Method::GET, "/auth/logout", get(auth::logout))
+        .add(
+            Method::GET,
+            "/.well-known/assetlinks.json",
+            get(well_known::assetlinks),
+        )
+        .add(
+            Method::GET,
             "/.well-known/apple-app-site-association",
             get(well_known::apple_app_site_association),
         )
-        .route("/health", get(health::health));
-    let router = match static_dir {
+        .add(Method::GET, "/health", get(health::health))
+        .add(Method::GET, "/ready", get(health::ready))
+        .add(Method::GET, "/metrics", get(crate::metrics::serve))
+        .add(Method::GET, "/openapi.json", get(openapi::document));
+    if demo {
+        routes.merge(demo::routes())
+    } else {
+        routes
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// Every route the node serves with these options, as `(method, path)`; path parameters keep
+/// axum's `{name}` form.
+pub fn route_table(options: &HttpOptions) -> Vec<(Method, &'static str)> {
+    let demo = options.demo && options.static_dir.is_none();
+    let mut table = fido_routes().table;
+    table.extend(other_routes(demo).table);
+    table
+}
+
+/// The routes, without the session layer (the node adds it around this and the bridge).
+pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    let mut fido = fido_routes().router;
+    if let Some(limiter) = options.fido_limiter.clone() {
+        fido = fido.route_layer(axum::middleware::from_fn_with_state(limiter, rate_limited));
+    }
+    let demo = options.demo && options.static_dir.is_none();
+    let router = fido.merge(other_routes(demo).router);
+    let router = match &options.static_dir {
         Some(dir) => {
             router.fallback_service(tower_http::services::ServeDir::new(dir).not_found_service(
                 axum::handler::HandlerWithoutStateExt::into_service(not_found),
@@ -79,9 +175,14 @@ pub fn router(
         }
         None => router.fallback(not_found),
     };
+    let metrics = state.metrics.clone();
     router
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
 }
 
 /// 429 with `Retry-After` for a client over its FIDO2 quota, in the controllers' error shape.

@@ -3,6 +3,8 @@
 //! sends sync requests when connections open, and redials bootstrap peers with backoff.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -16,6 +18,7 @@ use sha2::Digest;
 use tokio::sync::{broadcast, mpsc};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
+use super::counters::MeshCounters;
 use super::recent::{Recent, content_id};
 use super::shards::{SHARDS, shard_of, shard_topic};
 use super::wire::{self, Incoming, WireError};
@@ -111,6 +114,7 @@ pub(super) struct EventLoop {
     redial_min: Duration,
     redial_max: Duration,
     commands: mpsc::Receiver<Command>,
+    counters: Arc<MeshCounters>,
 }
 
 impl EventLoop {
@@ -121,6 +125,7 @@ impl EventLoop {
         retention: Retention,
         bootstrap: Vec<(PeerId, Multiaddr)>,
         commands: mpsc::Receiver<Command>,
+        counters: Arc<MeshCounters>,
     ) -> Self {
         let now = Instant::now();
         let local = *swarm.local_peer_id();
@@ -144,6 +149,7 @@ impl EventLoop {
             redial_min: config.redial_min,
             redial_max: config.redial_max,
             commands,
+            counters,
         }
     }
 
@@ -209,6 +215,7 @@ impl EventLoop {
         }
         self.recent
             .insert(content_id(&bytes), &bytes, keep_for, Instant::now());
+        MeshCounters::add(&self.counters.published);
         self.gossip(&shard_key, bytes);
     }
 
@@ -256,11 +263,16 @@ impl EventLoop {
             })) => {
                 let acceptance = match self.accept(&message) {
                     Ok(Some(incoming)) => {
+                        MeshCounters::add(&self.counters.accepted);
                         incoming.publish(&self.hub);
                         MessageAcceptance::Accept
                     }
-                    Ok(None) => MessageAcceptance::Accept,
+                    Ok(None) => {
+                        MeshCounters::add(&self.counters.duplicates);
+                        MessageAcceptance::Accept
+                    }
                     Err(refused) => {
+                        MeshCounters::add(&self.counters.rejected);
                         tracing::debug!(peer = %propagation_source, %refused, "mesh message rejected");
                         MessageAcceptance::Reject
                     }
@@ -286,6 +298,7 @@ impl EventLoop {
                 endpoint,
                 ..
             } => {
+                self.count_peers();
                 if num_established.get() == 1 {
                     tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
                     self.swarm.behaviour_mut().sync.send_request(&peer_id, ());
@@ -300,6 +313,7 @@ impl EventLoop {
                 cause,
                 ..
             } => {
+                self.count_peers();
                 tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
                 let next = Instant::now() + self.redial_min;
                 for b in self.bootstrap.iter_mut().filter(|b| b.peer == peer_id) {
@@ -369,6 +383,7 @@ impl EventLoop {
             let shard_key = incoming.shard_key();
             if let Some(incoming) = self.first_sighting(incoming, &bytes) {
                 fresh += 1;
+                MeshCounters::add(&self.counters.synced);
                 incoming.publish(&self.hub);
                 self.gossip(&shard_key, bytes);
             }
@@ -416,6 +431,13 @@ impl EventLoop {
             external: self.swarm.external_addresses().cloned().collect(),
             peers,
         }
+    }
+
+    fn count_peers(&self) {
+        let peers = self.swarm.connected_peers().count();
+        self.counters
+            .peers
+            .store(u64::try_from(peers).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     fn redial(&mut self) {

@@ -5,6 +5,7 @@
 //! One task owns the swarm ([`event_loop`]); the rest of the node talks to it through [`Mesh`].
 
 mod behaviour;
+mod counters;
 mod event_loop;
 mod identity;
 pub(crate) mod recent;
@@ -24,6 +25,7 @@ use crate::hub::Hub;
 
 pub(crate) use behaviour::gossipsub_config;
 pub use behaviour::score_thresholds;
+pub use counters::{MeshCounters, MeshSnapshot};
 pub use shards::{SHARDS, shard_of, shard_topic};
 pub use wire::sealed_shard_key;
 
@@ -152,7 +154,16 @@ pub struct Mesh {
     peer_id: PeerId,
     listening: Arc<Vec<Multiaddr>>,
     commands: mpsc::Sender<Command>,
+    counters: Arc<MeshCounters>,
     _task: Arc<AbortOnDrop>,
+}
+
+impl std::fmt::Debug for Mesh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mesh")
+            .field("peer_id", &self.peer_id)
+            .finish()
+    }
 }
 
 pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
@@ -204,13 +215,22 @@ impl Mesh {
             .collect();
         tracing::info!(%peer_id, addrs = ?listening, "mesh listening");
         let (commands, commands_rx) = mpsc::channel(64);
-        let task = tokio::spawn(
-            event_loop::EventLoop::new(swarm, hub, config, retention, bootstrap, commands_rx).run(),
+        let counters = Arc::new(MeshCounters::default());
+        let event_loop = event_loop::EventLoop::new(
+            swarm,
+            hub,
+            config,
+            retention,
+            bootstrap,
+            commands_rx,
+            counters.clone(),
         );
+        let task = tokio::spawn(event_loop.run());
         Ok(Self {
             peer_id,
             listening: Arc::new(listening),
             commands,
+            counters,
             _task: Arc::new(AbortOnDrop(task)),
         })
     }
@@ -224,6 +244,11 @@ impl Mesh {
     /// node passes as `--bootstrap`.
     pub fn listening(&self) -> &[Multiaddr] {
         &self.listening
+    }
+
+    /// What the mesh has done so far.
+    pub fn counters(&self) -> MeshSnapshot {
+        self.counters.snapshot()
     }
 
     /// The mesh as it is now.

@@ -41,6 +41,7 @@ impl Store {
         cred_id: Option<&str>,
         ttl_ms: i64,
     ) -> Result<(), StoreError> {
+        let _timed = self.timed("put_ceremony");
         on_pool!(self.pool(), p => {
             sqlx::query(
                 "INSERT INTO ceremonies (challenge, kind, state, cred_id, expires_at)
@@ -63,6 +64,7 @@ impl Store {
         challenge: &str,
         kind: CeremonyKind,
     ) -> Result<Option<Ceremony>, StoreError> {
+        let _timed = self.timed("take_ceremony");
         on_pool!(self.pool(), p => {
             let row = sqlx::query(
                 "DELETE FROM ceremonies WHERE challenge = $1 AND kind = $2
@@ -86,6 +88,7 @@ impl Store {
 
     /// Drops ceremonies that can no longer complete; returns how many.
     pub async fn delete_expired_ceremonies(&self) -> Result<u64, StoreError> {
+        let _timed = self.timed("delete_expired_ceremonies");
         on_pool!(self.pool(), p => {
             let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at <= $1")
                 .bind(now_ms())

@@ -6,7 +6,11 @@ mod ceremonies;
 mod users;
 
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -49,10 +53,40 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Which store operation a latency belongs to.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreOp {
+    pub op: &'static str,
+}
+
+/// Latency of each store operation, for the node's metrics.
+pub type StoreLatency = Family<StoreOp, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// Observes how long an operation took when dropped.
+pub(crate) struct Timed<'a> {
+    latency: &'a StoreLatency,
+    op: &'static str,
+    started: Instant,
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        self.latency
+            .get_or_create(&StoreOp { op: self.op })
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
 /// The node's database.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    latency: StoreLatency,
 }
 
 impl Store {
@@ -84,7 +118,28 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         on_pool!(&pool, p => MIGRATOR.run(p).await?);
-        Ok(Self { pool })
+        let latency = StoreLatency::new_with_constructor(latency_histogram);
+        Ok(Self { pool, latency })
+    }
+
+    /// Latency per operation since the store opened.
+    pub fn latency(&self) -> &StoreLatency {
+        &self.latency
+    }
+
+    pub(crate) fn timed(&self, op: &'static str) -> Timed<'_> {
+        Timed {
+            latency: &self.latency,
+            op,
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether the database answers a trivial query (for `/ready`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _timed = self.timed("ping");
+        on_pool!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(drop)?);
+        Ok(())
     }
 
     /// The underlying pool, for the session store.

@@ -58,6 +58,7 @@ pub enum DeleteOutcome {
 impl Store {
     /// The user owning `wallet`, with its credentials in registration order.
     pub async fn user(&self, wallet: &str) -> Result<Option<User>, StoreError> {
+        let _timed = self.timed("user");
         on_pool!(self.pool(), p => {
             let Some(row) = sqlx::query("SELECT object_id, id FROM users WHERE wallet = $1")
                 .bind(wallet)
@@ -101,6 +102,7 @@ impl Store {
         wallet: &str,
         credential: &NewCredential,
     ) -> Result<User, StoreError> {
+        let _timed = self.timed("register");
         let now = now_ms();
         let (id, object_id) = new_user_ids();
         on_pool!(self.pool(), p => {
@@ -146,6 +148,7 @@ impl Store {
 
     /// The credential with this id, if any.
     pub async fn credential(&self, cred_id: &str) -> Result<Option<StoredCredential>, StoreError> {
+        let _timed = self.timed("credential");
         on_pool!(self.pool(), p => {
             let row = sqlx::query("SELECT wallet, passkey, counter FROM credentials WHERE cred_id = $1")
                 .bind(cred_id)
@@ -172,6 +175,7 @@ impl Store {
         passkey_json: &str,
         counter: i64,
     ) -> Result<bool, StoreError> {
+        let _timed = self.timed("record_assertion");
         on_pool!(self.pool(), p => {
             let done = sqlx::query(
                 "UPDATE credentials SET passkey = $1, counter = $2, last_used_at = $3
@@ -194,6 +198,7 @@ impl Store {
         wallet: &str,
         cred_id: &str,
     ) -> Result<DeleteOutcome, StoreError> {
+        let _timed = self.timed("delete_credential");
         on_pool!(self.pool(), p => {
             let user = sqlx::query("SELECT wallet FROM users WHERE wallet = $1")
                 .bind(wallet)
