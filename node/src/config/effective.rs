@@ -18,7 +18,12 @@ fn text(s: impl ToString) -> Value {
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> Value {
-    Value::Array(items.iter().map(|item| Value::String(item.to_string())).collect())
+    Value::Array(
+        items
+            .iter()
+            .map(|item| Value::String(item.to_string()))
+            .collect(),
+    )
 }
 
 fn secret(set: bool) -> Value {

@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 /// How many shard topics there are; part of the protocol (every node must agree).
 pub const SHARDS: usize = 16;
 
-/// The topic of shard `n`.
+/// The topic of shard `n`. Version 2: messages are unsigned (version-1 nodes signed theirs and
+/// would drop these silently, so the two never share a topic).
 pub fn shard_topic(n: usize) -> IdentTopic {
-    IdentTopic::new(format!("/liquid-mesh/1/shard/{n}"))
+    IdentTopic::new(format!("/liquid-mesh/2/shard/{n}"))
 }
 
 /// The shard of a room key (a request ID's [`key`](crate::request_id::RequestId::key), or

@@ -93,7 +93,7 @@ fn build(keypair: identity::Keypair, hole_punch: bool) -> Result<Swarm<Behaviour
         .with_behaviour(|key, relay_client| {
             let peer_id = key.public().to_peer_id();
             let gossipsub = gossipsub::Behaviour::new(
-                MessageAuthenticity::Signed(key.clone()),
+                MessageAuthenticity::Author(peer_id),
                 gossipsub_config(Duration::from_secs(1))?,
             )?;
             Ok::<_, BoxError>(Behaviour {
