@@ -71,7 +71,7 @@ impl Node {
     pub async fn start_with_hub(config: Config, hub: Hub) -> Result<Self, NodeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(NodeError::DataDir)?;
         let store = Store::connect(&config.database_url()).await?;
-        let sessions = SessionBackend::open(store.pool())
+        let sessions = SessionBackend::open(store.pool(), hub.clone())
             .await
             .map_err(NodeError::Sessions)?;
         let key = session::signing_key(config.session_secret.as_deref(), &config.data_dir)

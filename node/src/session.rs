@@ -14,8 +14,10 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
+use crate::hub::{Hub, Origin, SessionChanged};
 use crate::request_id::RequestId;
 use crate::store::Pool;
+use liquid_mesh_web_bridge::session::session_tag;
 
 /// The cookie name express-session uses; iOS wallets look the cookie up by it.
 pub const COOKIE_NAME: &str = "connect.sid";
@@ -32,68 +34,91 @@ const SHOWN: [&str; 5] = [
     keys::CRED_ID,
 ];
 
-/// The session store on whichever database the node uses.
+/// The session store on whichever database the node uses. Every write of a record is announced
+/// on the hub (and so to the nodes sharing the store), so the bridge can cache what a socket's
+/// session says and read it again only when it changed.
 #[derive(Debug, Clone)]
-pub enum SessionBackend {
+pub struct SessionBackend {
+    store: SqlStore,
+    hub: Hub,
+}
+
+#[derive(Debug, Clone)]
+enum SqlStore {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
 }
 
 impl SessionBackend {
     /// Creates the session table if needed.
-    pub async fn open(pool: &Pool) -> Result<Self, sqlx::Error> {
-        Ok(match pool {
+    pub async fn open(pool: &Pool, hub: Hub) -> Result<Self, sqlx::Error> {
+        let store = match pool {
             Pool::Sqlite(p) => {
                 let store = SqliteStore::new(p.clone());
                 store.migrate().await?;
-                Self::Sqlite(store)
+                SqlStore::Sqlite(store)
             }
             Pool::Postgres(p) => {
                 let store = PostgresStore::new(p.clone());
                 store.migrate().await?;
-                Self::Postgres(store)
+                SqlStore::Postgres(store)
             }
-        })
+        };
+        Ok(Self { store, hub })
+    }
+
+    fn changed(&self, id: &Id) {
+        self.hub.publish_session_changed(SessionChanged {
+            tag: session_tag(id),
+            origin: Origin::HTTP,
+        });
     }
 }
 
 #[async_trait]
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.create(record).await,
-            Self::Postgres(s) => s.create(record).await,
+        match &self.store {
+            SqlStore::Sqlite(s) => s.create(record).await?,
+            SqlStore::Postgres(s) => s.create(record).await?,
         }
+        self.changed(&record.id);
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.save(record).await,
-            Self::Postgres(s) => s.save(record).await,
+        match &self.store {
+            SqlStore::Sqlite(s) => s.save(record).await?,
+            SqlStore::Postgres(s) => s.save(record).await?,
         }
+        self.changed(&record.id);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(s) => s.load(id).await,
-            Self::Postgres(s) => s.load(id).await,
+        match &self.store {
+            SqlStore::Sqlite(s) => s.load(id).await,
+            SqlStore::Postgres(s) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete(id).await,
-            Self::Postgres(s) => s.delete(id).await,
+        match &self.store {
+            SqlStore::Sqlite(s) => s.delete(id).await?,
+            SqlStore::Postgres(s) => s.delete(id).await?,
         }
+        self.changed(id);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for SessionBackend {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.delete_expired().await,
-            Self::Postgres(s) => s.delete_expired().await,
+        // Expired sessions have no sockets left to tell.
+        match &self.store {
+            SqlStore::Sqlite(s) => s.delete_expired().await,
+            SqlStore::Postgres(s) => s.delete_expired().await,
         }
     }
 }

@@ -108,8 +108,16 @@ pub struct Envelope {
     pub version: u32,
     #[prost(uint64, tag = "2")]
     pub nonce: u64,
-    #[prost(oneof = "Body", tags = "3, 4, 5, 6")]
+    #[prost(oneof = "Body", tags = "3, 4, 5, 6, 7")]
     pub body: Option<Body>,
+}
+
+/// A session record was written on a node; nodes sharing its store read it again.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SessionChanged {
+    /// The session's tag (16 bytes of the SHA-256 of its id), never the id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub tag: Vec<u8>,
 }
 
 /// What an envelope carries.
@@ -123,6 +131,8 @@ pub enum Body {
     Presence(Presence),
     #[prost(message, tag = "6")]
     Sealed(Sealed),
+    #[prost(message, tag = "7")]
+    SessionChanged(SessionChanged),
 }
 
 /// Asks a peer for the envelopes it has seen recently (sent when a connection opens, so events
@@ -183,6 +193,11 @@ pub fn decode(bytes: &[u8]) -> Result<Body, DecodeError> {
             || sealed.ciphertext.len() > MAX_SEALED_BYTES)
     {
         return Err(DecodeError::Invalid("sealed signal"));
+    }
+    if let Body::SessionChanged(changed) = &body
+        && changed.tag.len() != 16
+    {
+        return Err(DecodeError::Invalid("session tag"));
     }
     if let Body::Signal(signal) = &body {
         if signal.room.is_none() {
@@ -351,6 +366,8 @@ mod tests {
                     nonce,
                     ciphertext,
                 })),
+            proptest::collection::vec(any::<u8>(), 16)
+                .prop_map(|tag| Body::SessionChanged(SessionChanged { tag })),
         ]
     }
 

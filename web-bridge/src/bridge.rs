@@ -22,7 +22,7 @@ use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind}
 use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
-use crate::session::{self, SessionView};
+use crate::session::{self, SessionTag, SessionView};
 
 /// Limits and timings of the bridge; the defaults suit a public node.
 #[derive(Debug, Clone)]
@@ -127,6 +127,32 @@ struct Shared {
     remote_presence: std::sync::Mutex<HashMap<String, DeviceCounts>>,
     link_limiter: Option<ClientLimiter>,
     counters: BridgeCounters,
+    views: std::sync::Mutex<ViewCache>,
+}
+
+/// How long a socket's cached session view is trusted without a change notice: the notices keep
+/// it right; this bounds the damage of a notice lost on the way (a hub that lagged, a partition).
+const VIEW_MAX_AGE: Duration = Duration::from_secs(10);
+
+/// What each socket's session said when last read, so a signal does not cost a session-store
+/// read. The session store announces every write ([`crate::hub::SessionChanged`]), which drops
+/// the views of that session's sockets.
+#[derive(Default)]
+struct ViewCache {
+    /// Bumped by every change notice; a read that raced one is not cached.
+    epoch: u64,
+    views: HashMap<Sid, (SessionView, Instant)>,
+    sockets: HashMap<SessionTag, HashSet<Sid>>,
+}
+
+impl ViewCache {
+    fn forget_socket(&mut self, sid: Sid) {
+        self.views.remove(&sid);
+        self.sockets.retain(|_, sids| {
+            sids.remove(&sid);
+            !sids.is_empty()
+        });
+    }
 }
 
 /// Reads what the bridge holds now; cheap to clone.
@@ -184,6 +210,7 @@ impl Bridge {
             remote_presence: std::sync::Mutex::default(),
             link_limiter: ClientLimiter::new(config.link_rate, config.trust_proxy),
             counters: BridgeCounters::default(),
+            views: std::sync::Mutex::default(),
             hub,
             config,
         });
@@ -200,6 +227,7 @@ impl Bridge {
         tasks.spawn(complete_links(io.clone(), shared.clone()));
         tasks.spawn(relay_remote_signals(io.clone(), shared.clone()));
         tasks.spawn(track_remote_presence(io.clone(), shared.clone()));
+        tasks.spawn(drop_changed_views(shared.clone()));
         tasks.spawn(sweep(shared.clone()));
         Self {
             layer: Some(layer),
@@ -311,24 +339,52 @@ async fn on_connect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Sh
 /// Joins the rooms the session calls for, leaves stale ones, and replays what a newly joined
 /// room buffered. Returns the rooms newly joined.
 async fn join_session_rooms(socket: &SocketRef, shared: &Shared) -> Vec<Room> {
-    match load_view(socket).await {
+    match load_view(socket, shared).await {
         Some(view) => join_rooms(socket, shared, &view).await,
         None => Vec::new(),
     }
 }
 
+/// What the socket's session says: the cached view while no change was announced, else read
+/// from the store (and cached).
+async fn load_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
+    let cached = lock(&shared.views)
+        .views
+        .get(&socket.id)
+        .and_then(|(view, at)| (at.elapsed() < VIEW_MAX_AGE).then(|| view.clone()));
+    match cached {
+        Some(view) => Some(view),
+        None => read_view(socket, shared).await,
+    }
+}
+
 /// The socket's session as it is now in the store.
-async fn load_view(socket: &SocketRef) -> Option<SessionView> {
+async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
     let session = session_of(socket)?;
-    let lock = session_lock(socket);
-    let _held = lock.0.lock().await;
-    match SessionView::load(&session).await {
-        Ok(view) => Some(view),
+    let session_lock = session_lock(socket);
+    let _held = session_lock.0.lock().await;
+    let epoch = lock(&shared.views).epoch;
+    let view = match SessionView::load(&session).await {
+        Ok(view) => view,
         Err(err) => {
             tracing::warn!(%err, "socket session unavailable");
-            None
+            return None;
+        }
+    };
+    if let Some(id) = session.id() {
+        let mut cache = lock(&shared.views);
+        if cache.epoch == epoch {
+            cache
+                .views
+                .insert(socket.id, (view.clone(), Instant::now()));
+            cache
+                .sockets
+                .entry(session::session_tag(&id))
+                .or_default()
+                .insert(socket.id);
         }
     }
+    Some(view)
 }
 
 /// Joins the rooms `view` calls for (see [`join_session_rooms`]): each request's presence room,
@@ -386,10 +442,17 @@ fn is_pair_room(name: &str) -> bool {
 }
 
 async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payload: Value) {
-    // One read of the session per signal: it decides both the rooms and the destination.
-    let Some(view) = load_view(socket).await else {
+    // One view of the session per signal: it decides both the rooms and the destination.
+    let Some(mut view) = load_view(socket, shared).await else {
         return;
     };
+    if view.signal_room().is_none() {
+        // Before dropping a signal for want of a pair, make sure the store agrees.
+        let Some(fresh) = read_view(socket, shared).await else {
+            return;
+        };
+        view = fresh;
+    }
     join_rooms(socket, shared, &view).await;
     let Some(room) = view.signal_room() else {
         shared.counters.signal_dropped();
@@ -480,6 +543,9 @@ async fn on_link(
     if let Err(err) = recorded {
         tracing::warn!(%err, "recording a link in its session failed");
     }
+    // The store's change notice reaches the cache asynchronously; the writer must not read its
+    // own stale view in the meantime.
+    lock(&shared.views).forget_socket(socket.id);
     for room in join_session_rooms(&socket, &shared).await {
         push_presence(&io, &shared, &room).await;
     }
@@ -504,6 +570,7 @@ async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authent
     if let Err(err) = recorded {
         tracing::warn!(%err, "writing the linked wallet into the session failed");
     }
+    lock(&shared.views).forget_socket(waiter.socket);
     let ack = json!({"data": {
         "credId": auth.cred_id,
         "requestId": auth.request_id,
@@ -599,6 +666,7 @@ async fn announce(
 
 async fn on_disconnect(socket: SocketRef, io: SocketIo, State(shared): State<Arc<Shared>>) {
     lock(&shared.rendezvous).socket_gone(socket.id.as_str());
+    lock(&shared.views).forget_socket(socket.id);
     for name in socket.rooms() {
         let Some(request_id) = name.strip_prefix("presence:").and_then(RequestId::from_key) else {
             continue;
@@ -689,6 +757,32 @@ async fn track_remote_presence(io: SocketIo, shared: Arc<Shared>) {
             let presence = presence_json(&shared, &report.request_id, local);
             if let Some(room) = within(&io, room) {
                 let _ = room.emit("presence", &presence).await;
+            }
+        }
+    }
+}
+
+/// Drops the cached views of sessions the store says changed, on this node or one sharing it.
+async fn drop_changed_views(shared: Arc<Shared>) {
+    let mut changes = shared.hub.subscribe_session_changes();
+    loop {
+        let changed = match changes.recv().await {
+            Ok(changed) => Some(changed.tag),
+            // Some notices were missed: trust no view.
+            Err(broadcast::error::RecvError::Lagged(_)) => None,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let mut cache = lock(&shared.views);
+        cache.epoch += 1;
+        match changed {
+            Some(tag) => {
+                for sid in cache.sockets.remove(&tag).unwrap_or_default() {
+                    cache.views.remove(&sid);
+                }
+            }
+            None => {
+                cache.views.clear();
+                cache.sockets.clear();
             }
         }
     }

@@ -1,8 +1,9 @@
 //! The interface between the bridge and the rest of the node: a publish/subscribe hub of link
 //! events and signals keyed by request ID (or, for wallets that never link, by wallet address).
 //! The node's HTTP handlers publish [`Authenticated`]; bridges publish [`Signal`]s and
-//! [`Presence`]; the node's mesh carries all three to and from other nodes, tagging what it brings
-//! in as [`Origin::Remote`] so nothing is sent back out.
+//! [`Presence`]; the session store publishes [`SessionChanged`]; the node's mesh carries them to
+//! and from other nodes, tagging what it brings in as [`Origin::Remote`] so nothing is sent back
+//! out.
 
 use std::sync::Arc;
 
@@ -109,12 +110,22 @@ pub struct Presence {
     pub origin: Origin,
 }
 
+/// A session's record was written: whatever a bridge cached of it (the rooms its sockets belong
+/// in) must be read again. Sessions are named by [`crate::session::SessionTag`], never by their
+/// id, because these cross the mesh (nodes of one origin share the session store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionChanged {
+    pub tag: crate::session::SessionTag,
+    pub origin: Origin,
+}
+
 /// A cheap, clonable handle on the hub.
 #[derive(Debug, Clone)]
 pub struct Hub {
     authenticated: broadcast::Sender<Authenticated>,
     signals: broadcast::Sender<Signal>,
     presence: broadcast::Sender<Presence>,
+    sessions: broadcast::Sender<SessionChanged>,
 }
 
 impl Default for Hub {
@@ -129,6 +140,7 @@ impl Hub {
             authenticated: broadcast::channel(HUB_CAPACITY).0,
             signals: broadcast::channel(HUB_CAPACITY).0,
             presence: broadcast::channel(HUB_CAPACITY).0,
+            sessions: broadcast::channel(HUB_CAPACITY).0,
         }
     }
 
@@ -156,5 +168,13 @@ impl Hub {
 
     pub fn subscribe_presence(&self) -> broadcast::Receiver<Presence> {
         self.presence.subscribe()
+    }
+
+    pub fn publish_session_changed(&self, changed: SessionChanged) {
+        let _ = self.sessions.send(changed);
+    }
+
+    pub fn subscribe_session_changes(&self) -> broadcast::Receiver<SessionChanged> {
+        self.sessions.subscribe()
     }
 }

@@ -21,5 +21,5 @@ pub mod request_id;
 pub mod session;
 
 pub use bridge::{Bridge, BridgeConfig, BridgeStats};
-pub use hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
+pub use hub::{Authenticated, Hub, Origin, Presence, Room, SessionChanged, Signal, SignalKind};
 pub use request_id::RequestId;

@@ -22,6 +22,18 @@ pub mod keys {
     pub const SOCKET: &str = "socket";
 }
 
+/// A session's name outside its store: the first 16 bytes of the SHA-256 of its id. It tells
+/// which session changed without carrying the id (half of what a cookie holds) over the mesh.
+pub type SessionTag = [u8; 16];
+
+pub fn session_tag(id: &tower_sessions::session::Id) -> SessionTag {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.to_string().as_bytes());
+    digest[..16]
+        .try_into()
+        .expect("a SHA-256 digest has 32 bytes")
+}
+
 /// Why the session store failed a socket.
 #[derive(Debug, thiserror::Error)]
 #[error("session store: {0}")]

@@ -167,6 +167,7 @@ impl EventLoop {
         let mut authenticated = self.hub.subscribe_authenticated();
         let mut signals = self.hub.subscribe_signals();
         let mut presence = self.hub.subscribe_presence();
+        let mut sessions = self.hub.subscribe_session_changes();
         let mut tick = tokio::time::interval(TICK);
         loop {
             tokio::select! {
@@ -193,6 +194,12 @@ impl EventLoop {
                     if let Some(report) = local(event, |p| p.origin) {
                         let (room, body) = wire::presence(&report);
                         self.publish_local(room.name(), body, None);
+                    }
+                }
+                event = sessions.recv() => {
+                    if let Some(changed) = local(event, |c| c.origin) {
+                        let (shard_key, body) = wire::session_changed(&changed);
+                        self.publish_local(shard_key, body, None);
                     }
                 }
                 _ = tick.tick() => {
@@ -247,7 +254,7 @@ impl EventLoop {
         let keep_for = match incoming {
             Incoming::Authenticated(_) => Some(self.retention.authenticated),
             Incoming::Signal(_) | Incoming::Sealed(_) => Some(self.retention.signals),
-            Incoming::Presence(_) => None,
+            Incoming::Presence(_) | Incoming::SessionChanged(_) => None,
         };
         self.recent
             .insert(content_id(bytes), bytes, keep_for, Instant::now())

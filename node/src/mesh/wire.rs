@@ -8,7 +8,7 @@ use liquid_mesh_proto as proto;
 use liquid_mesh_proto::Body;
 use serde_json::Value;
 
-use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
+use crate::hub::{Authenticated, Hub, Origin, Presence, Room, SessionChanged, Signal, SignalKind};
 use crate::request_id::RequestId;
 
 /// Longest credential ID accepted from a peer (base64url; authenticators use up to 1023 bytes).
@@ -36,6 +36,7 @@ pub(crate) enum Incoming {
     Signal(Signal),
     Presence(Presence),
     Sealed(proto::Sealed),
+    SessionChanged(SessionChanged),
 }
 
 impl Incoming {
@@ -46,6 +47,7 @@ impl Incoming {
             Self::Signal(s) => s.room.name(),
             Self::Presence(p) => Room::Request(p.request_id.clone()).name(),
             Self::Sealed(s) => sealed_shard_key(&s.tag),
+            Self::SessionChanged(c) => session_shard_key(&c.tag),
         }
     }
 
@@ -54,6 +56,7 @@ impl Incoming {
             Self::Authenticated(a) => hub.publish_authenticated(a),
             Self::Signal(s) => hub.publish_signal(s),
             Self::Presence(p) => hub.publish_presence(p),
+            Self::SessionChanged(c) => hub.publish_session_changed(c),
             Self::Sealed(_) => {}
         }
     }
@@ -62,6 +65,17 @@ impl Incoming {
 /// The shard key of a sealed pairing's tag.
 pub fn sealed_shard_key(tag: &[u8]) -> String {
     format!("sealed:{}", data_encoding::HEXLOWER.encode(tag))
+}
+
+fn session_shard_key(tag: &[u8]) -> String {
+    format!("session:{}", data_encoding::HEXLOWER.encode(tag))
+}
+
+pub(super) fn session_changed(changed: &SessionChanged) -> (String, Body) {
+    let body = Body::SessionChanged(proto::SessionChanged {
+        tag: changed.tag.to_vec(),
+    });
+    (session_shard_key(&changed.tag), body)
 }
 
 pub(super) fn authenticated(event: &Authenticated) -> (Room, Body) {
@@ -131,6 +145,10 @@ pub(crate) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError
             })
         }
         Body::Sealed(sealed) => Incoming::Sealed(sealed),
+        Body::SessionChanged(changed) => Incoming::SessionChanged(SessionChanged {
+            tag: changed.tag.try_into().map_err(|_| WireError::Payload)?,
+            origin,
+        }),
         Body::Presence(p) => {
             // More devices than a node could hold sockets is a lie.
             if p.devices > 1_000_000 {
