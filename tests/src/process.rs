@@ -129,6 +129,11 @@ impl ProcessNode {
         node
     }
 
+    /// The operating system's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// The process's resident memory and CPU time so far.
     pub fn usage(&self) -> crate::usage::Usage {
         crate::usage::Usage::of(self.child.id().expect("running"))

@@ -52,6 +52,9 @@ enum Scenario {
         setup_concurrency: usize,
         #[arg(long, default_value_t = 10)]
         drain_secs: u64,
+        /// Server process IDs whose CPU over the stream to report, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        server_pids: Vec<u32>,
     },
 }
 
@@ -80,6 +83,7 @@ async fn main() {
             payload_bytes,
             setup_concurrency,
             drain_secs,
+            server_pids,
         } => {
             let plan = relay::RelayPlan {
                 website_nodes: website,
@@ -90,6 +94,7 @@ async fn main() {
                 payload_bytes,
                 setup_concurrency,
                 drain: Duration::from_secs(drain_secs),
+                server_pids,
             };
             match relay::run(&plan).await {
                 Ok(report) => println!("{}", serde_json::to_string(&report).expect("report")),

@@ -35,6 +35,8 @@ pub struct RelayPlan {
     pub setup_concurrency: usize,
     /// How long to wait for stragglers after the last send.
     pub drain: Duration,
+    /// Server processes whose CPU time over the stream the report gives (nodes, Redis, …).
+    pub server_pids: Vec<u32>,
 }
 
 /// What happened, counted at the receivers.
@@ -55,6 +57,8 @@ pub struct RelayReport {
     pub messages_per_second: f64,
     /// The load generator's own CPU over the stream, to tell when it is the limit.
     pub loadgen_cpu_seconds: f64,
+    /// CPU time of the server processes named in the plan over the stream, summed.
+    pub server_cpu_seconds: f64,
 }
 
 /// Why a pair could not be set up.
@@ -111,6 +115,13 @@ pub async fn run(plan: &RelayPlan) -> Result<RelayReport, SetupError> {
     let padding = "x".repeat(plan.payload_bytes.saturating_sub(96));
     let padding: Arc<str> = padding.into();
     let cpu_before = crate::usage::Usage::own().cpu_seconds;
+    let servers_cpu = || -> f64 {
+        plan.server_pids
+            .iter()
+            .map(|pid| crate::usage::Usage::of(*pid).cpu_seconds)
+            .sum()
+    };
+    let servers_before = servers_cpu();
     let stream_start = Instant::now();
     // Receivers stop waiting this long after the last send could have gone out.
     let until = tokio::time::Instant::now() + plan.duration + plan.duration / 2 + plan.drain;
@@ -172,6 +183,7 @@ pub async fn run(plan: &RelayPlan) -> Result<RelayReport, SetupError> {
     }
     let streamed = stream_start.elapsed().as_secs_f64();
     report.loadgen_cpu_seconds = crate::usage::Usage::own().cpu_seconds - cpu_before;
+    report.server_cpu_seconds = servers_cpu() - servers_before;
     report.messages_per_second = report.received as f64 / streamed;
     report.latency = Summary::of_micros(latencies);
     drop(sockets);
