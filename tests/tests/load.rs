@@ -103,7 +103,10 @@ async fn three_nodes_relay_a_minute_of_signals_for_a_thousand_pairs() {
         .args(["relay", "--website", &a.url(""), "--wallet", &c.url("")])
         .args(["--pairs", &PAIRS.to_string(), "--rate", &RATE.to_string()])
         .args(["--duration-secs", &STREAM_SECS.to_string()])
-        .args(["--server-pids", &format!("{},{},{}", a.pid(), b.pid(), c.pid())])
+        .args([
+            "--server-pids",
+            &format!("{},{},{}", a.pid(), b.pid(), c.pid()),
+        ])
         .output()
         .await
         .expect("liquid-mesh-load runs");
