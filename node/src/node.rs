@@ -127,6 +127,9 @@ impl Node {
         let router = http::router(state.clone(), &options)
             .layer(socket_layer)
             .layer(axum::middleware::from_fn(
+                liquid_mesh_web_bridge::session::compact_handshake,
+            ))
+            .layer(axum::middleware::from_fn(
                 liquid_mesh_web_bridge::session::ensure_session,
             ))
             .layer(session::layer(sessions.clone(), key, &cookie));
