@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use liquid_mesh_tests::load::{idle, relay};
+use liquid_mesh_tests::load::{idle, relay, verify};
 use tokio::io::AsyncBufReadExt;
 
 #[derive(Parser)]
@@ -30,6 +30,11 @@ enum Scenario {
         count: usize,
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
+    },
+    /// Registration and assertion verifications per second on one core, and raw signature costs.
+    Verify {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
     },
     /// Link pairs for real, then relay candidates both ways at a fixed rate.
     Relay {
@@ -58,10 +63,22 @@ enum Scenario {
     },
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     liquid_mesh::tls::install_crypto_provider();
-    match Cli::parse().scenario {
+    let scenario = Cli::parse().scenario;
+    // Verification figures are per core: one thread. Load uses what the machine has.
+    let runtime = match scenario {
+        Scenario::Verify { .. } => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("a tokio runtime");
+    runtime.block_on(run(scenario));
+}
+
+async fn run(scenario: Scenario) {
+    match scenario {
         Scenario::Idle {
             url,
             count,
@@ -73,6 +90,10 @@ async fn main() {
             while let Ok(Some(_)) = lines.next_line().await {}
             let open = idle::still_open(&mut sockets);
             println!("{}", serde_json::json!({"stillOpen": open}));
+        }
+        Scenario::Verify { count } => {
+            let report = verify::run(count).await;
+            println!("{}", serde_json::to_string(&report).expect("report"));
         }
         Scenario::Relay {
             website,

@@ -1,11 +1,13 @@
 //! Load scenarios against running nodes, driven by the `liquid-mesh-load` binary (a process of
 //! its own, so ten thousand sockets do not share the node's file descriptors): idle connections
 //! held open, and pairs that link for real and then relay a steady stream of signals, counting
-//! every message lost, duplicated, reordered or delivered to the wrong pair.
+//! every message lost, duplicated, reordered or delivered to the wrong pair; and the cost of the
+//! node's WebAuthn verifications on one core.
 
 pub mod idle;
 pub mod relay;
 pub mod stats;
+pub mod verify;
 
 use url::Url;
 
