@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""The benchmark: liquid-mesh and the original's stack, side by side, in one run on this machine.
+
+Started by scripts/bench.sh (which builds the release binaries first). It starts two liquid-mesh
+nodes joined in a mesh and the baseline (bench/baseline: two Node.js socket.io processes with the
+Redis adapter and a redis-server), drives both with the same load generator
+(target/release/liquid-mesh-load) and prints one table. Every figure is measured here, now;
+nothing is asserted.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "target" / "release" / "liquid-mesh"
+LOAD_BIN = ROOT / "target" / "release" / "liquid-mesh-load"
+BASELINE = ROOT / "bench" / "baseline"
+TICKS = 100.0  # USER_HZ
+
+
+def usage(pid):
+    """(cpu seconds, rss KiB) of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return cpu, rss
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def wait_until(what, check, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"{what} not ready within {seconds} s")
+
+
+class Mesh:
+    """Two liquid-mesh nodes, the second bootstrapping from the first."""
+
+    def __init__(self, base_port):
+        self.dir = tempfile.mkdtemp(prefix="liquid-mesh-bench-")
+        self.procs = []
+        self.urls = []
+        bootstrap = ""
+        for i in range(2):
+            port, p2p = base_port + 10 * i, base_port + 10 * i + 1
+            env = {
+                "PATH": os.environ["PATH"],
+                "PORT": str(port),
+                "HOST": "127.0.0.1",
+                "RP_ID": "localhost",
+                "DATA_DIR": f"{self.dir}/node{i}",
+                "P2P_LISTEN": f"/ip4/127.0.0.1/tcp/{p2p}",
+                "BOOTSTRAP": bootstrap,
+                "FIDO_RATE_PER_MINUTE": "0",
+                "LINK_RATE_PER_MINUTE": "0",
+                "DEMO": "false",
+                "RUST_LOG": "warn",
+            }
+            log = open(f"{self.dir}/node{i}.log", "w")
+            self.procs.append(subprocess.Popen([str(NODE_BIN)], env=env, stdout=log, stderr=log))
+            url = f"http://127.0.0.1:{port}"
+            self.urls.append(url)
+            wait_until(f"liquid-mesh node {i}", lambda u=url: get_json(u + "/health")["status"] == "ok")
+            peer = get_json(url + "/health")["mesh"]["peerId"]
+            bootstrap = f"/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer}"
+        wait_until("the mesh", lambda: all(
+            len(get_json(u + "/health")["mesh"]["peers"]) == 1 for u in self.urls))
+        self.pids = [p.pid for p in self.procs]
+
+    def stop(self):
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Baseline:
+    """bench/baseline/start.sh: two Node.js processes and a redis-server."""
+
+    def __init__(self, base_port):
+        out = subprocess.run(["bash", str(BASELINE / "start.sh"), str(base_port)],
+                             check=True, capture_output=True, text=True).stdout
+        started = json.loads(out.strip().splitlines()[-1])
+        self.urls = started["nodes"]
+        self.pids = [started["pids"]["node1"], started["pids"]["node2"], started["pids"]["redis"]]
+
+    def stop(self):
+        subprocess.run(["bash", str(BASELINE / "stop.sh")], check=False, capture_output=True)
+
+
+def load(*args, stdin=None, timeout=900):
+    result = subprocess.run([str(LOAD_BIN), *map(str, args)], capture_output=True, text=True,
+                            input=stdin, timeout=timeout)
+    if result.returncode != 0:
+        sys.exit(f"liquid-mesh-load {' '.join(map(str, args))} failed:\n{result.stderr[-3000:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def relay(system, website, wallet, pairs, rate, seconds, setup_concurrency=32):
+    report, = load("relay", "--website", system.urls[website], "--wallet", system.urls[wallet],
+                   "--pairs", pairs, "--rate", rate, "--duration-secs", seconds,
+                   "--setup-concurrency", setup_concurrency, "--drain-secs", 10,
+                   "--server-pids", ",".join(map(str, system.pids)))
+    return report
+
+
+def idle_memory(system, count):
+    """KiB of the first node's RSS per idle connection, at `count` connections."""
+    pid = system.pids[0]
+    before = usage(pid)[1]
+    proc = subprocess.Popen([str(LOAD_BIN), "idle", "--url", system.urls[0], "--count", str(count)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    opened = json.loads(proc.stdout.readline())
+    time.sleep(5)
+    after = usage(pid)[1]
+    proc.stdin.close()
+    proc.wait(timeout=120)
+    return {"connected": opened["connected"], "kib_per_connection": (after - before) / count,
+            "rss_before_kib": before, "rss_after_kib": after}
+
+
+def cpu_per_thousand(report):
+    return report["server_cpu_seconds"] * 1000 / max(report["received"], 1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, to check the harness")
+    parser.add_argument("--json", help="also write every raw report to this file")
+    args = parser.parse_args()
+    seconds = 5 if args.quick else 20
+    idle_count = 2000 if args.quick else 10_000
+    results = {"liquid-mesh": {}, "baseline": {}}
+
+    results["liquid-mesh"]["verify"], = load("verify", "--count", 200 if args.quick else 1000)
+    verify = subprocess.run(["node", str(BASELINE / "verify_bench.mjs"), "2" if args.quick else "5"],
+                            check=True, capture_output=True, text=True, cwd=BASELINE).stdout
+    results["baseline"]["verify"] = json.loads(verify.strip().splitlines()[-1])
+
+    systems = {"liquid-mesh": lambda: Mesh(46000), "baseline": lambda: Baseline(45000)}
+    for name, start in systems.items():
+        system = start()
+        try:
+            r = results[name]
+            print(f"{name}: link latency", file=sys.stderr)
+            r["link_cross_sequential"] = relay(system, 0, 1, 50, 1, 1, setup_concurrency=1)
+            r["link_same_sequential"] = relay(system, 0, 0, 50, 1, 1, setup_concurrency=1)
+            r["link_cross_20"] = relay(system, 0, 1, 200, 1, 1, setup_concurrency=20)
+            print(f"{name}: relay latency at a fixed rate", file=sys.stderr)
+            r["relay_cross"] = relay(system, 0, 1, 100, 10, seconds)
+            r["relay_same"] = relay(system, 0, 0, 100, 10, seconds)
+            print(f"{name}: throughput, 1,000 pairs", file=sys.stderr)
+            r["throughput"] = relay(system, 0, 1, 1000, 20, seconds)
+            print(f"{name}: idle memory", file=sys.stderr)
+            r["idle"] = idle_memory(system, idle_count)
+        finally:
+            system.stop()
+
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+    print_table(results)
+
+
+def print_table(results):
+    ours, base = results["liquid-mesh"], results["baseline"]
+    rows = []
+
+    def row(what, a, b, fmt="{:.2f}", better="lower"):
+        ratio = (a / b) if b else float("nan")
+        rows.append((what, fmt.format(a), fmt.format(b), f"{ratio:.2f}"))
+
+    for key, label in [("relay_cross", "cross-node relay, 2,000 msg/s"),
+                       ("relay_same", "same-node relay, 2,000 msg/s")]:
+        for q in ["p50", "p99", "max"]:
+            row(f"{label}: latency {q} (ms)", ours[key]["latency"][q], base[key]["latency"][q])
+        row(f"{label}: server CPU s per 1,000 msgs", cpu_per_thousand(ours[key]),
+            cpu_per_thousand(base[key]), "{:.3f}")
+        row(f"{label}: lost + duplicated", ours[key]["lost"] + ours[key]["duplicated"],
+            base[key]["lost"] + base[key]["duplicated"], "{:.0f}")
+    t_o, t_b = ours["throughput"], base["throughput"]
+    row("1,000 pairs, 40,000 msg/s offered: delivered msg/s", t_o["messages_per_second"],
+        t_b["messages_per_second"], "{:.0f}")
+    row("1,000 pairs: lost + duplicated", t_o["lost"] + t_o["duplicated"],
+        t_b["lost"] + t_b["duplicated"], "{:.0f}")
+    row("1,000 pairs: server CPU s per 1,000 msgs", cpu_per_thousand(t_o), cpu_per_thousand(t_b),
+        "{:.3f}")
+    row("1,000 pairs: load generator CPU s", t_o["loadgen_cpu_seconds"], t_b["loadgen_cpu_seconds"])
+    for key, label in [("link_same_sequential", "link, same node, sequential"),
+                       ("link_cross_sequential", "link, cross-node, sequential"),
+                       ("link_cross_20", "link, cross-node, 20 concurrent")]:
+        for q in ["p50", "p99"]:
+            row(f"{label}: {q} (ms)", ours[key]["link"][q], base[key]["link"][q])
+    row("idle connection memory (KiB, 10,000 connections)", ours["idle"]["kib_per_connection"],
+        base["idle"]["kib_per_connection"], "{:.1f}")
+    v_o, v_b = ours["verify"], base["verify"]
+    # The original checks the liquid proof with tweetnacl beside SimpleWebAuthn's registration.
+    reg_us = v_b["simplewebauthn_registration"]["cpu_micros_per_op"]
+    nacl_us = v_b["ed25519_verify_tweetnacl"]["cpu_micros_per_op"]
+    row("registration verifications / s / core (with the liquid Ed25519 proof)",
+        v_o["registrations_per_second"], 1e6 / (reg_us + nacl_us), "{:.0f}")
+    row("assertion verifications / s / core", v_o["assertions_per_second"],
+        v_b["simplewebauthn_authentication"]["per_cpu_second"], "{:.0f}")
+    row("one P-256 verification (µs): ring here / node:crypto", v_o["p256_ring_us"],
+        v_b["p256_verify_node_crypto"]["cpu_micros_per_op"], "{:.1f}")
+    row("one P-256 verification (µs): RustCrypto (webauthn-rs) / WebCrypto",
+        v_o["p256_rustcrypto_us"], v_b["p256_verify_webcrypto"]["cpu_micros_per_op"], "{:.1f}")
+    row("one Ed25519 verification (µs): ed25519-dalek / tweetnacl", v_o["ed25519_us"], nacl_us,
+        "{:.1f}")
+    rows.append(("floor: ring P-256 + one Ed25519, verifications / s",
+                 f"{v_o['floor_per_second']:.0f}", "", ""))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'':{width}} | liquid-mesh | baseline | ratio |")
+    print(f"|-{'-' * width}-|------------:|---------:|------:|")
+    for what, a, b, ratio in rows:
+        print(f"| {what:{width}} | {a} | {b} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
