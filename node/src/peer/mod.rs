@@ -76,6 +76,9 @@ pub struct PeerConfig {
     pub pair_timeout: Duration,
     /// How long a relayed connection waits for hole punching before it is used as it is.
     pub hole_punch_wait: Duration,
+    /// Direct dials tried before the relay: a WebRTC handshake whose packets are delayed on a
+    /// busy host fails once and then succeeds. Default 2.
+    pub direct_attempts: u32,
 }
 
 impl PeerConfig {
@@ -91,6 +94,7 @@ impl PeerConfig {
                 .expect("static multiaddr"),
             pair_timeout: Duration::from_secs(60),
             hole_punch_wait: Duration::from_secs(3),
+            direct_attempts: 2,
         }
     }
 }
@@ -195,7 +199,10 @@ impl Peer {
         });
         let shard_key = sealed_shard_key(&keys.tag);
         let mut other: Option<(PeerId, Vec<Multiaddr>)> = None;
-        // Relayed addresses still to try once the direct ones failed (website only).
+        // Direct addresses and the dials of them left, then the relayed addresses to try once
+        // every direct dial failed (website only).
+        let mut direct: Vec<Multiaddr> = Vec::new();
+        let mut direct_left = self.config.direct_attempts.max(1);
         let mut fallback: Vec<Multiaddr> = Vec::new();
         let mut connected: Option<bool> = None;
         // Connections that opened before we knew who the other peer is (its hello may reach us
@@ -222,10 +229,12 @@ impl Peer {
                             continue;
                         }
                         if role == Role::Website {
-                            let (direct, relayed) = self.dial_plan(&addrs);
-                            let first = if direct.is_empty() { relayed } else {
+                            let (offered, relayed) = self.dial_plan(&addrs);
+                            let first = if offered.is_empty() { relayed } else {
                                 fallback = relayed;
-                                direct
+                                direct = offered;
+                                direct_left -= 1;
+                                direct.clone()
                             };
                             self.command(Command::Dial(peer, first)).await?;
                         }
@@ -243,9 +252,19 @@ impl Peer {
                         punched.insert(peer);
                     }
                     Ok(PeerEvent::DialFailed { peer })
-                        if other.as_ref().is_some_and(|(p, _)| *p == peer) && !fallback.is_empty() => {
-                        tracing::debug!(%peer, "direct dial failed; trying the relay");
-                        self.command(Command::Dial(peer, std::mem::take(&mut fallback))).await?;
+                        if other.as_ref().is_some_and(|(p, _)| *p == peer) && !direct.is_empty() => {
+                        let addrs = if direct_left > 0 {
+                            direct_left -= 1;
+                            tracing::debug!(%peer, "direct dial failed; trying again");
+                            direct.clone()
+                        } else {
+                            tracing::debug!(%peer, "direct dials failed; trying the relay");
+                            direct.clear();
+                            std::mem::take(&mut fallback)
+                        };
+                        if !addrs.is_empty() {
+                            self.command(Command::Dial(peer, addrs)).await?;
+                        }
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
