@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use liquid_mesh_tests::eio::{self, Incoming, SocketIo};
 use liquid_mesh_tests::js::WAIT;
 use liquid_mesh_tests::pairing::pair;
-use liquid_mesh_tests::{Backend, TestNode};
+use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
@@ -41,19 +41,29 @@ async fn a_stalled_socket_does_not_slow_its_pair_or_the_node() {
     let link = json!({"requestId": "stalled-pair"});
 
     let mut sender = SocketIo::connect(&base, None).await.unwrap();
-    sender.emit("link", std::slice::from_ref(&link));
+    let sender_link = sender.emit_ack("link", std::slice::from_ref(&link));
     let mut healthy = SocketIo::connect(&base, None).await.unwrap();
-    healthy.emit("link", std::slice::from_ref(&link));
+    let healthy_link = healthy.emit_ack("link", std::slice::from_ref(&link));
     // The stalled client links and then never reads again: what the node sends it piles up in
     // its TCP buffers and then in the node's per-socket queue.
     let (mut stalled, _) = eio::handshake(&base, None).await.unwrap();
     use futures::SinkExt;
     stalled
-        .send(eio::event_frame("link", std::slice::from_ref(&link), None).into())
+        .send(eio::event_frame("link", std::slice::from_ref(&link), Some(0)).into())
         .await
         .unwrap();
     wait_for_devices(&mut sender, 3).await;
     wait_for_devices(&mut healthy, 3).await;
+    // Signals flow once a wallet has authenticated the request and the links are answered.
+    let (status, _) = Wallet::web(&node)
+        .register(Some(link["requestId"].clone()))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    for (socket, id) in [(&mut sender, sender_link), (&mut healthy, healthy_link)] {
+        let ack = tokio::time::timeout(WAIT, socket.ack(id)).await;
+        let ack = ack.expect("the link is answered").expect("socket open");
+        assert_eq!(ack[0]["data"]["requestId"], "stalled-pair");
+    }
 
     let padding = "c".repeat(2048);
     let started = Instant::now();
