@@ -60,6 +60,7 @@ class Mesh:
         self.dir = tempfile.mkdtemp(prefix="liquid-mesh-bench-")
         self.procs = []
         self.urls = []
+        self.p2p = []
         bootstrap = ""
         for i in range(2):
             port, p2p = base_port + 10 * i, base_port + 10 * i + 1
@@ -83,6 +84,7 @@ class Mesh:
             wait_until(f"liquid-mesh node {i}", lambda u=url: get_json(u + "/health")["status"] == "ok")
             peer = get_json(url + "/health")["mesh"]["peerId"]
             bootstrap = f"/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer}"
+            self.p2p.append(bootstrap)
         wait_until("the mesh", lambda: all(
             len(get_json(u + "/health")["mesh"]["peers"]) == 1 for u in self.urls))
         self.pids = [p.pid for p in self.procs]
@@ -174,6 +176,11 @@ def main():
             r["throughput"] = relay(system, 0, 1, 1000, 20, seconds)
             print(f"{name}: idle memory", file=sys.stderr)
             r["idle"] = idle_memory(system, idle_count)
+            if name == "liquid-mesh":
+                print(f"{name}: native direct setup", file=sys.stderr)
+                r["native"], = load("native", "--website-node", system.p2p[0],
+                                    "--wallet-node", system.p2p[1],
+                                    "--runs", 20 if args.quick else 100)
         finally:
             system.stop()
 
@@ -230,11 +237,30 @@ def print_table(results):
     rows.append(("floor: ring P-256 + one Ed25519, verifications / s",
                  f"{v_o['floor_per_second']:.0f}", "", ""))
 
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'':{width}} | liquid-mesh | baseline | ratio |")
-    print(f"|-{'-' * width}-|------------:|---------:|------:|")
-    for what, a, b, ratio in rows:
-        print(f"| {what:{width}} | {a} | {b} | {ratio} |")
+    print_rows(("", "liquid-mesh", "baseline", "ratio"), rows)
+
+    # Native peers have no counterpart in the original: their setup is compared with a bare
+    # libp2p-webrtc dial between the same two swarms' kind, in the same process.
+    n = ours["native"]
+    native = []
+    for q in ["p50", "p99", "max"]:
+        native.append((f"direct channel setup {q} (ms)", f"{n['pairing'][q]:.1f}",
+                       f"{n['raw_dial'][q]:.1f}", f"{n['pairing'][q] / n['raw_dial'][q]:.2f}"))
+    native.append((f"runs over 1 s (of {n['runs']})", str(n["pairing_over_one_second"]),
+                   str(n["raw_dial_over_one_second"]), ""))
+    native.append(("pairings not on the direct path", str(n["pairing_not_direct"]), "", ""))
+    print()
+    print_rows(("", "mesh pairing", "raw dial", "ratio"), native)
+
+
+def print_rows(header, rows):
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|")
+    for r in rows:
+        print(line(r))
 
 
 if __name__ == "__main__":

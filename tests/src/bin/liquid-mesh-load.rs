@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use liquid_mesh_tests::load::{idle, relay, verify};
+use liquid_mesh_tests::load::{idle, native, relay, verify};
 use tokio::io::AsyncBufReadExt;
 
 #[derive(Parser)]
@@ -35,6 +35,17 @@ enum Scenario {
     Verify {
         #[arg(long, default_value_t = 1000)]
         count: usize,
+    },
+    /// Native direct-channel setup through two mesh nodes, beside a bare libp2p-webrtc dial.
+    Native {
+        /// The website peer's node, a multiaddr ending in /p2p/<peer id>.
+        #[arg(long)]
+        website_node: libp2p::Multiaddr,
+        /// The wallet peer's node.
+        #[arg(long)]
+        wallet_node: libp2p::Multiaddr,
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
     },
     /// Link pairs for real, then relay candidates both ways at a fixed rate.
     Relay {
@@ -93,6 +104,14 @@ async fn run(scenario: Scenario) {
         }
         Scenario::Verify { count } => {
             let report = verify::run(count).await;
+            println!("{}", serde_json::to_string(&report).expect("report"));
+        }
+        Scenario::Native {
+            website_node,
+            wallet_node,
+            runs,
+        } => {
+            let report = native::run(website_node, wallet_node, runs).await;
             println!("{}", serde_json::to_string(&report).expect("report"));
         }
         Scenario::Relay {

@@ -2,9 +2,11 @@
 //! its own, so ten thousand sockets do not share the node's file descriptors): idle connections
 //! held open, and pairs that link for real and then relay a steady stream of signals, counting
 //! every message lost, duplicated, reordered or delivered to the wrong pair; and the cost of the
-//! node's WebAuthn verifications on one core.
+//! node's WebAuthn verifications on one core; and how long native peers take to set up their
+//! direct channel.
 
 pub mod idle;
+pub mod native;
 pub mod relay;
 pub mod stats;
 pub mod verify;
