@@ -205,6 +205,14 @@ impl Node {
         let app = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        // Without TCP_NODELAY a small write that follows another unacknowledged one (a link ack
+        // after a presence update) waits for the client's delayed ACK: 40 ms on Linux.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(closing)
             .await;
