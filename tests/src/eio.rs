@@ -54,7 +54,9 @@ pub async fn handshake(
                 .map_err(|_| EioError::Handshake(cookie.into()))?,
         );
     }
-    let (mut ws, response) = tokio_tungstenite::connect_async(request).await?;
+    // TCP_NODELAY, as browsers set it: a small frame must not wait for the previous one's ACK.
+    let (mut ws, response) =
+        tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     let set_cookie = response
         .headers()
         .get("set-cookie")
