@@ -197,3 +197,30 @@ async fn a_relayed_connection_is_upgraded_by_hole_punching() {
     let mut wallet = wallet_channel.split();
     exchange(&mut website, &mut wallet, 200).await;
 }
+
+/// A wallet that offers no address the website may dial (no direct listener, no relay circuit):
+/// the website says the wallet is unreachable as soon as it reads the hello, instead of waiting
+/// for the pairing timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_with_no_dialable_address_is_reported_unreachable() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let website = Peer::start(PeerConfig::new(nodes[0].p2p_addr()))
+        .await
+        .expect("website peer joins");
+    let mut config = PeerConfig::new(nodes[1].p2p_addr());
+    config.direct = false;
+    config.relay = false;
+    let wallet = Peer::start(config).await.expect("wallet peer joins");
+    let invitation = Invitation::new();
+    let pairing = tokio::spawn({
+        let invitation = invitation.clone();
+        async move { wallet.pair(&invitation, Role::Wallet).await.map(|_| ()) }
+    });
+    let result = website.pair(&invitation, Role::Website).await;
+    assert!(
+        matches!(result, Err(PeerError::Unreachable(_))),
+        "expected Unreachable, got {:?}",
+        result.err()
+    );
+    pairing.abort();
+}

@@ -118,6 +118,9 @@ pub enum PeerError {
     Timeout(&'static str),
     #[error("the channel failed: {0}")]
     Channel(#[from] std::io::Error),
+    /// The website could not connect to the wallet by any address it offered.
+    #[error("the other peer is unreachable: {0}")]
+    Unreachable(String),
     #[error("the peer has stopped")]
     Stopped,
 }
@@ -236,7 +239,11 @@ impl Peer {
                                 direct_left -= 1;
                                 direct.clone()
                             };
-                            self.command(Command::Dial(peer, first)).await?;
+                            if !first.is_empty() {
+                                self.command(Command::Dial(peer, first)).await?;
+                            } else if !early.contains_key(&peer) {
+                                return Err(PeerError::Unreachable("it offers no address we may dial".into()));
+                            }
                         }
                         connected = early.get(&peer).copied();
                         other = Some((peer, addrs));
@@ -252,8 +259,8 @@ impl Peer {
                         punched.insert(peer);
                     }
                     Ok(PeerEvent::DialFailed { peer })
-                        if other.as_ref().is_some_and(|(p, _)| *p == peer) && !direct.is_empty() => {
-                        let addrs = if direct_left > 0 {
+                        if role == Role::Website && other.as_ref().is_some_and(|(p, _)| *p == peer) => {
+                        let addrs = if !direct.is_empty() && direct_left > 0 {
                             direct_left -= 1;
                             tracing::debug!(%peer, "direct dial failed; trying again");
                             direct.clone()
@@ -262,9 +269,11 @@ impl Peer {
                             direct.clear();
                             std::mem::take(&mut fallback)
                         };
-                        if !addrs.is_empty() {
-                            self.command(Command::Dial(peer, addrs)).await?;
+                        // Nothing left to try: say so now rather than at the pairing timeout.
+                        if addrs.is_empty() {
+                            return Err(PeerError::Unreachable("every dial of it failed".into()));
                         }
+                        self.command(Command::Dial(peer, addrs)).await?;
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
