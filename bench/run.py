@@ -56,7 +56,7 @@ def wait_until(what, check, seconds=60):
 class Mesh:
     """Two liquid-mesh nodes, the second bootstrapping from the first."""
 
-    def __init__(self, base_port):
+    def __init__(self, base_port, extra_env=None):
         self.dir = tempfile.mkdtemp(prefix="liquid-mesh-bench-")
         self.procs = []
         self.urls = []
@@ -76,6 +76,7 @@ class Mesh:
                 "LINK_RATE_PER_MINUTE": "0",
                 "DEMO": "false",
                 "RUST_LOG": "warn",
+                **(extra_env or {}),
             }
             log = open(f"{self.dir}/node{i}.log", "w")
             self.procs.append(subprocess.Popen([str(NODE_BIN)], env=env, stdout=log, stderr=log))

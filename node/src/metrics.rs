@@ -247,6 +247,18 @@ impl Collector for Live {
             "New envelopes learnt from peers' sync answers",
             mesh.synced,
         )?;
+        counter(
+            e,
+            "mesh_publish_failed",
+            "Gossip messages not sent: every peer's send queue was full",
+            mesh.publish_failed,
+        )?;
+        counter(
+            e,
+            "mesh_gossiped",
+            "Gossip messages sent (a batch carries several events)",
+            mesh.gossiped,
+        )?;
         Ok(())
     }
 }

@@ -108,7 +108,7 @@ pub struct Envelope {
     pub version: u32,
     #[prost(uint64, tag = "2")]
     pub nonce: u64,
-    #[prost(oneof = "Body", tags = "3, 4, 5, 6, 7")]
+    #[prost(oneof = "Body", tags = "3, 4, 5, 6, 7, 8")]
     pub body: Option<Body>,
 }
 
@@ -133,6 +133,17 @@ pub enum Body {
     Sealed(Sealed),
     #[prost(message, tag = "7")]
     SessionChanged(SessionChanged),
+    #[prost(message, tag = "8")]
+    Batch(Batch),
+}
+
+/// Envelopes of one shard sent as one message: under load a node gathers what its clients sent
+/// meanwhile, so the mesh's costs per message (ids, caches, queues, frames) are paid per batch.
+/// Each envelope is a whole encoded [`Envelope`], never itself a batch.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Batch {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub envelopes: Vec<Vec<u8>>,
 }
 
 /// Asks a peer for the envelopes it has seen recently (sent when a connection opens, so events
@@ -193,6 +204,11 @@ pub fn decode(bytes: &[u8]) -> Result<Body, DecodeError> {
             || sealed.ciphertext.len() > MAX_SEALED_BYTES)
     {
         return Err(DecodeError::Invalid("sealed signal"));
+    }
+    if let Body::Batch(batch) = &body
+        && batch.envelopes.is_empty()
+    {
+        return Err(DecodeError::Invalid("empty batch"));
     }
     if let Body::SessionChanged(changed) = &body
         && changed.tag.len() != 16
@@ -287,6 +303,24 @@ mod tests {
         let envelopes = decode_sync_response(&sync).unwrap();
         assert_eq!(decode(&envelopes[1]).unwrap(), signal());
         decode_sync_request(&encode_sync_request()).unwrap();
+    }
+
+    #[test]
+    fn batches_carry_whole_envelopes_and_are_never_empty() {
+        let inner = vec![encode(1, event()), encode(2, signal())];
+        let batch = encode(
+            3,
+            Body::Batch(Batch {
+                envelopes: inner.clone(),
+            }),
+        );
+        let Body::Batch(back) = decode(&batch).unwrap() else {
+            panic!("not a batch")
+        };
+        assert_eq!(back.envelopes, inner);
+        assert_eq!(decode(&back.envelopes[1]).unwrap(), signal());
+        let empty = encode(4, Body::Batch(Batch::default()));
+        assert!(matches!(decode(&empty), Err(DecodeError::Invalid(_))));
     }
 
     #[test]

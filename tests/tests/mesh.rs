@@ -228,8 +228,53 @@ async fn parked_links_complete_after_a_partition_heals() {
     );
 }
 
+/// A burst of signals put on a node's hub faster than its mesh task runs leaves in batches, and
+/// arrives at the far end of a line of three whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_signals_crosses_in_batches_whole_and_in_order() {
+    use liquid_mesh::hub::{Origin, Room, Signal, SignalKind};
+    use std::sync::Arc;
+    const BURST: u64 = 3000;
+    let nodes = start_mesh(3, &[(0, 1), (1, 2)], Backend::Sqlite, |_, _| {}).await;
+    let (a, c) = (&nodes[0], &nodes[2]);
+    let mut arriving = c.hub.subscribe_signals();
+    let room = Room::Request(liquid_mesh::request_id::RequestId::try_from(json!("burst")).unwrap());
+    for n in 0..BURST {
+        a.hub.publish_signal(Signal {
+            room: room.clone(),
+            kind: SignalKind::OfferCandidate,
+            payload: Arc::new(
+                json!({"candidate": format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")}),
+            ),
+            origin: Origin::Local(77),
+            sender: "burst".into(),
+        });
+    }
+    for n in 0..BURST {
+        let signal = tokio::time::timeout(Duration::from_secs(20), arriving.recv())
+            .await
+            .unwrap_or_else(|_| panic!("signal {n} of {BURST} never arrived"))
+            .expect("hub open");
+        assert_eq!(signal.room, room);
+        assert_eq!(
+            signal.payload["candidate"],
+            json!(format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")),
+            "in order"
+        );
+    }
+    let sent = a.mesh.counters();
+    println!("A: {sent:?}");
+    assert_eq!(sent.published, BURST);
+    assert!(
+        sent.gossiped * 4 < sent.published,
+        "a burst shares gossip messages: {sent:?}"
+    );
+    assert_eq!(sent.publish_failed, 0);
+}
+
 /// Messages a hostile peer publishes: garbage, a future version, an envelope over the size limit,
-/// one over gossipsub's frame limit, an event on the wrong shard, a forged wallet address.
+/// one over gossipsub's frame limit, an event on the wrong shard, a forged wallet address, a batch
+/// inside a batch, and a batch whose valid event rides with garbage (refused whole).
 fn hostile_messages() -> Vec<(usize, Vec<u8>)> {
     use liquid_mesh_proto as proto;
     let authenticated = |wallet: &str| {
@@ -238,6 +283,12 @@ fn hostile_messages() -> Vec<(usize, Vec<u8>)> {
             wallet: wallet.into(),
             cred_id: "AQID".into(),
         })
+    };
+    let batch = |envelopes| {
+        proto::encode(
+            rand::random(),
+            proto::Body::Batch(proto::Batch { envelopes }),
+        )
     };
     let wallet = "2SPDE6XLJNXFTOO7OIGNRNKSEDOHJWVD3HBSEAPHONZQ4IQEYOGYTP6LXA";
     let future = prost::Message::encode_to_vec(&proto::Envelope {
@@ -265,6 +316,17 @@ fn hostile_messages() -> Vec<(usize, Vec<u8>)> {
             proto::encode(4, authenticated("NOT-AN-ALGORAND-ADDRESS")),
         ),
         (right_shard, vec![0x0a; 200 * 1024]),
+        (
+            right_shard,
+            batch(vec![batch(vec![proto::encode(5, authenticated(wallet))])]),
+        ),
+        (
+            right_shard,
+            batch(vec![
+                proto::encode(6, authenticated(wallet)),
+                vec![0xff; 10],
+            ]),
+        ),
     ]
 }
 

@@ -10,6 +10,8 @@ pub struct MeshCounters {
     pub(super) duplicates: AtomicU64,
     pub(super) rejected: AtomicU64,
     pub(super) synced: AtomicU64,
+    pub(super) publish_failed: AtomicU64,
+    pub(super) gossiped: AtomicU64,
 }
 
 /// The counts at one moment.
@@ -27,6 +29,11 @@ pub struct MeshSnapshot {
     pub rejected: u64,
     /// New envelopes learnt from a peer's sync answer.
     pub synced: u64,
+    /// Gossip messages the mesh refused to send (every peer's send queue full); their events
+    /// stay in the recent buffer that peers sync from when they reconnect.
+    pub publish_failed: u64,
+    /// Gossip messages this node sent: fewer than events published when batches formed.
+    pub gossiped: u64,
 }
 
 impl MeshCounters {
@@ -43,6 +50,8 @@ impl MeshCounters {
             duplicates: read(&self.duplicates),
             rejected: read(&self.rejected),
             synced: read(&self.synced),
+            publish_failed: read(&self.publish_failed),
+            gossiped: read(&self.gossiped),
         }
     }
 }

@@ -17,6 +17,7 @@ use liquid_mesh_proto as proto;
 use sha2::Digest;
 use tokio::sync::{broadcast, mpsc};
 
+use super::batch::Batches;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::counters::MeshCounters;
 use super::recent::{Recent, content_id};
@@ -27,6 +28,10 @@ use crate::hub::{Hub, Origin};
 
 /// How often redials and expiry are considered.
 const TICK: Duration = Duration::from_millis(200);
+
+/// Most signals gathered from the hub into one round of gossip: enough to share the mesh's costs
+/// under load, few enough that the swarm is polled again soon.
+const MAX_GATHERED: usize = 256;
 
 /// How long listeners may take to report an address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,6 +109,9 @@ enum Refused {
     #[error("published on the wrong shard")]
     WrongShard,
 }
+
+/// A checked event from a peer and the envelope it came in (kept for peers that sync later).
+type Accepted = (Incoming, Vec<u8>);
 
 pub(super) struct EventLoop {
     swarm: Swarm<Behaviour>,
@@ -183,13 +191,7 @@ impl EventLoop {
                         self.publish_local(room.name(), body, Some(keep));
                     }
                 }
-                event = signals.recv() => {
-                    if let Some(signal) = local(event, |s| s.origin) {
-                        let keep = self.retention.signals;
-                        let (room, body) = wire::signal(&signal);
-                        self.publish_local(room.name(), body, Some(keep));
-                    }
-                }
+                event = signals.recv() => self.publish_signals(event, &mut signals),
                 event = presence.recv() => {
                     if let Some(report) = local(event, |p| p.origin) {
                         let (room, body) = wire::presence(&report);
@@ -212,41 +214,96 @@ impl EventLoop {
 
     /// Sends an event from this node to every other, keeping it for peers that connect later.
     fn publish_local(&mut self, shard_key: String, body: proto::Body, keep_for: Option<Duration>) {
+        if let Some(bytes) = self.record_local(body, keep_for) {
+            self.gossip(shard_of(&shard_key), bytes);
+        }
+    }
+
+    /// Publishes a local signal and every other one already waiting on the hub, a shard's worth
+    /// at a time (see [`Batches`]).
+    fn publish_signals(
+        &mut self,
+        first: Result<crate::hub::Signal, broadcast::error::RecvError>,
+        signals: &mut broadcast::Receiver<crate::hub::Signal>,
+    ) {
+        let keep = self.retention.signals;
+        let mut batches = Batches::default();
+        let mut next = Some(first);
+        let mut gathered = 0;
+        while let Some(event) = next.take() {
+            if let Some(signal) = local(event, |s| s.origin) {
+                let (room, body) = wire::signal(&signal);
+                if let Some(bytes) = self.record_local(body, Some(keep)) {
+                    batches.add(shard_of(&room.name()), bytes);
+                }
+            }
+            gathered += 1;
+            if gathered < MAX_GATHERED {
+                next = match signals.try_recv() {
+                    Ok(signal) => Some(Ok(signal)),
+                    Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                        Some(Err(broadcast::error::RecvError::Lagged(missed)))
+                    }
+                    Err(_) => None,
+                };
+            }
+        }
+        for (shard, message) in batches.into_messages() {
+            self.gossip(shard, message);
+        }
+    }
+
+    /// Encodes a local event and keeps it for peers that connect later; `None` if too large.
+    fn record_local(&mut self, body: proto::Body, keep_for: Option<Duration>) -> Option<Vec<u8>> {
         let bytes = proto::encode(rand::random(), body);
         if bytes.len() > proto::MAX_MESSAGE_BYTES {
             tracing::warn!(
                 bytes = bytes.len(),
                 "event too large for the mesh; not sent"
             );
-            return;
+            return None;
         }
         self.recent
             .insert(content_id(&bytes), &bytes, keep_for, Instant::now());
         MeshCounters::add(&self.counters.published);
-        self.gossip(&shard_key, bytes);
+        Some(bytes)
     }
 
-    fn gossip(&mut self, shard_key: &str, bytes: Vec<u8>) {
-        let topic = shard_topic(shard_of(shard_key));
-        match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-            Ok(_) => {}
+    fn gossip(&mut self, shard: usize, bytes: Vec<u8>) {
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(shard_topic(shard), bytes)
+        {
+            Ok(_) => MeshCounters::add(&self.counters.gossiped),
             // No peer yet: kept in `recent`, peers get it by sync when they connect.
             Err(PublishError::NoPeersSubscribedToTopic) => {
                 tracing::debug!("no peer to gossip to; kept for sync");
             }
             Err(PublishError::Duplicate) => {}
-            Err(err) => tracing::warn!(%err, "gossip publish failed"),
+            Err(err) => {
+                MeshCounters::add(&self.counters.publish_failed);
+                tracing::warn!(%err, "gossip publish failed");
+            }
         }
     }
 
-    /// Checks a message from the mesh; a new, valid one goes on the hub.
-    fn accept(&mut self, message: &gossipsub::Message) -> Result<Option<Incoming>, Refused> {
-        let body = proto::decode(&message.data)?;
-        let incoming = wire::incoming(body, origin_of(message.source))?;
+    /// Checks a message from the mesh, an event or a batch of them: all valid, or refused whole.
+    /// A lone event must travel on its own shard; a batch's may be of any (see [`Batches`]).
+    fn accept(&self, message: &gossipsub::Message) -> Result<Vec<Accepted>, Refused> {
+        let origin = origin_of(message.source);
+        let checked = |bytes: Vec<u8>| -> Result<Accepted, Refused> {
+            Ok((wire::incoming(proto::decode(&bytes)?, origin)?, bytes))
+        };
+        if let proto::Body::Batch(batch) = proto::decode(&message.data)? {
+            return batch.envelopes.into_iter().map(checked).collect();
+        }
+        let (incoming, bytes) = checked(message.data.clone())?;
         if shard_topic(shard_of(&incoming.shard_key())).hash() != message.topic {
             return Err(Refused::WrongShard);
         }
-        Ok(self.first_sighting(incoming, &message.data))
+        Ok(vec![(incoming, bytes)])
     }
 
     /// Records a valid envelope; returns it if this node had not seen it before.
@@ -269,13 +326,16 @@ impl EventLoop {
                 message,
             })) => {
                 let acceptance = match self.accept(&message) {
-                    Ok(Some(incoming)) => {
-                        MeshCounters::add(&self.counters.accepted);
-                        incoming.publish(&self.hub);
-                        MessageAcceptance::Accept
-                    }
-                    Ok(None) => {
-                        MeshCounters::add(&self.counters.duplicates);
+                    Ok(events) => {
+                        for (incoming, bytes) in events {
+                            match self.first_sighting(incoming, &bytes) {
+                                Some(incoming) => {
+                                    MeshCounters::add(&self.counters.accepted);
+                                    incoming.publish(&self.hub);
+                                }
+                                None => MeshCounters::add(&self.counters.duplicates),
+                            }
+                        }
                         MessageAcceptance::Accept
                     }
                     Err(refused) => {
@@ -392,7 +452,7 @@ impl EventLoop {
                 fresh += 1;
                 MeshCounters::add(&self.counters.synced);
                 incoming.publish(&self.hub);
-                self.gossip(&shard_key, bytes);
+                self.gossip(shard_of(&shard_key), bytes);
             }
         }
         tracing::debug!(%peer, fresh, invalid, "synced");

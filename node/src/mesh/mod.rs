@@ -4,6 +4,7 @@
 //!
 //! One task owns the swarm ([`event_loop`]); the rest of the node talks to it through [`Mesh`].
 
+mod batch;
 mod behaviour;
 mod counters;
 mod event_loop;

@@ -27,6 +27,8 @@ pub(crate) enum WireError {
     Payload,
     #[error("device count out of range")]
     Devices,
+    #[error("a batch inside a batch")]
+    NestedBatch,
 }
 
 /// A checked message from the mesh: a hub event, or native peers' sealed signaling (which nodes
@@ -145,6 +147,7 @@ pub(crate) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError
             })
         }
         Body::Sealed(sealed) => Incoming::Sealed(sealed),
+        Body::Batch(_) => return Err(WireError::NestedBatch),
         Body::SessionChanged(changed) => Incoming::SessionChanged(SessionChanged {
             tag: changed.tag.try_into().map_err(|_| WireError::Payload)?,
             origin,
