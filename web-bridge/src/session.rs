@@ -123,8 +123,10 @@ pub async fn ensure_session(session: Session, request: Request, next: Next) -> R
 
 /// axum middleware for `/socket.io/`, in front of the Socket.IO layer: hands it a copy of the
 /// request's head. socketioxide keeps the handshake's head for the socket's lifetime, and the
-/// header values hyper parsed point into its 16 KiB read buffer, which they would keep alive:
-/// measured 7 KB per idle connection.
+/// header values hyper parsed point into its read buffers, which they would keep alive. So do
+/// other layers' extensions (tower-cookies keeps the raw `Cookie` header values): only the
+/// session, the peer address and the upgrade are kept. Measured at 10,000 idle connections:
+/// 30.6 KiB of RSS each with the head rebuilt and every extension kept, 21.1 KiB with these.
 pub async fn compact_handshake(request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/socket.io") {
         return next.run(request).await;
@@ -144,6 +146,18 @@ pub async fn compact_handshake(request: Request, next: Next) -> Response {
             headers.append(name.clone(), value);
         }
     }
-    *head.extensions_mut() = parts.extensions;
+    // Only what the socket's life needs: anything else a layer put there may hold a slice of
+    // the read buffer too.
+    let mut extensions = parts.extensions;
+    let kept = head.extensions_mut();
+    if let Some(session) = extensions.remove::<Session>() {
+        kept.insert(session);
+    }
+    if let Some(peer) = extensions.remove::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        kept.insert(peer);
+    }
+    if let Some(upgrade) = extensions.remove::<hyper::upgrade::OnUpgrade>() {
+        kept.insert(upgrade);
+    }
     next.run(head).await
 }
