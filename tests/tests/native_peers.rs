@@ -111,6 +111,70 @@ async fn native_peers_pair_across_the_mesh_and_keep_talking_without_it() {
     exchange(&mut website, &mut wallet, 100).await;
 }
 
+/// Nodes busy relaying browsers' signals send them to peers too, in batches; peers pair as on a
+/// quiet mesh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_peers_pair_while_their_nodes_relay_batches() {
+    use liquid_mesh::hub::{Origin, Room, Signal, SignalKind};
+    use serde_json::json;
+    use std::sync::Arc;
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
+    let website = Peer::start(PeerConfig::new(nodes[0].p2p_addr()))
+        .await
+        .expect("website peer joins");
+    let wallet = Peer::start(PeerConfig::new(nodes[1].p2p_addr()))
+        .await
+        .expect("wallet peer joins");
+    let room = Room::Request(liquid_mesh::request_id::RequestId::try_from(json!("busy")).unwrap());
+    for node in &nodes {
+        for n in 0..2000 {
+            node.hub.publish_signal(Signal {
+                room: room.clone(),
+                kind: SignalKind::OfferCandidate,
+                payload: Arc::new(
+                    json!({"candidate": format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")}),
+                ),
+                origin: Origin::Local(5),
+                sender: "browser".into(),
+            });
+        }
+    }
+    let counters = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let counters = nodes[0].mesh.counters();
+            if counters.published >= 2000 {
+                return counters;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the burst was published");
+    assert!(
+        counters.gossiped * 4 < counters.published,
+        "batches went out: {counters:?}"
+    );
+
+    let invitation = Invitation::new();
+    authenticate(&nodes[1], &invitation).await;
+    website
+        .wait_authenticated(&invitation.request_id)
+        .await
+        .expect("the link event crossed");
+    let paired = tokio::time::timeout(Duration::from_secs(15), async {
+        tokio::join!(
+            website.pair(&invitation, Role::Website),
+            wallet.pair(&invitation, Role::Wallet)
+        )
+    })
+    .await
+    .expect("paired within 15 s");
+    let (website_channel, wallet_channel) = (paired.0.unwrap(), paired.1.unwrap());
+    assert_eq!(website_channel.path(), Path::Direct);
+    let (mut a, mut b) = (website_channel.split(), wallet_channel.split());
+    exchange(&mut a, &mut b, 100).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_direct_dialling_blocked_the_channel_runs_through_a_relay() {
     let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;

@@ -338,7 +338,10 @@ impl EventLoop {
                 ..
             } => {
                 if peer_id == self.node && num_established.get() == 1 {
-                    self.swarm.behaviour_mut().sync.send_request(&peer_id, ());
+                    self.swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, sync_codec::Wanted::Pairing);
                 }
                 let _ = self.events.send(PeerEvent::Connected {
                     peer: peer_id,
@@ -358,10 +361,33 @@ impl EventLoop {
     }
 
     /// Handles an envelope from the mesh; false if it is invalid.
+    /// Handles an envelope or a batch of them; false if invalid. Nodes batch only signals today,
+    /// which a peer ignores, but a link event or hello in a batch must not be lost.
     fn on_envelope(&mut self, bytes: &[u8]) -> bool {
-        let incoming = proto::decode(bytes)
-            .ok()
-            .and_then(|body| wire::incoming(body, Origin::Remote(0)).ok());
+        let body = match proto::decode(bytes) {
+            Ok(proto::Body::Batch(batch)) => {
+                // Every one, even after an invalid one: a peer only reads what concerns it.
+                let mut valid = true;
+                for envelope in &batch.envelopes {
+                    valid &= self.on_one_envelope(envelope);
+                }
+                return valid;
+            }
+            Ok(body) => body,
+            Err(_) => return false,
+        };
+        self.on_body(body)
+    }
+
+    fn on_one_envelope(&mut self, bytes: &[u8]) -> bool {
+        match proto::decode(bytes) {
+            Ok(proto::Body::Batch(_)) | Err(_) => false,
+            Ok(body) => self.on_body(body),
+        }
+    }
+
+    fn on_body(&mut self, body: proto::Body) -> bool {
+        let incoming = wire::incoming(body, Origin::Remote(0)).ok();
         match incoming {
             Some(Incoming::Authenticated(auth)) => {
                 let key = auth.request_id.key();
