@@ -152,6 +152,10 @@ pub struct Batch {
 pub struct SyncRequest {
     #[prost(uint32, tag = "1")]
     pub version: u32,
+    /// Asked by a native peer: only link events and sealed signaling. The signals a node keeps
+    /// are for bridges; sent to a peer they were megabytes it had no use for.
+    #[prost(bool, tag = "2")]
+    pub pairing_only: bool,
 }
 
 /// The envelopes a node has seen recently, encoded, oldest first.
@@ -229,21 +233,22 @@ pub fn decode(bytes: &[u8]) -> Result<Body, DecodeError> {
     Ok(body)
 }
 
-/// Encodes a sync request.
-pub fn encode_sync_request() -> Vec<u8> {
+/// Encodes a sync request; `pairing_only` for a native peer (see [`SyncRequest`]).
+pub fn encode_sync_request(pairing_only: bool) -> Vec<u8> {
     prost::Message::encode_to_vec(&SyncRequest {
         version: PROTOCOL_VERSION,
+        pairing_only,
     })
 }
 
-/// Decodes a sync request (a few bytes; anything larger is refused).
-pub fn decode_sync_request(bytes: &[u8]) -> Result<(), DecodeError> {
+/// Decodes a sync request (a few bytes; anything larger is refused) into its `pairing_only`.
+pub fn decode_sync_request(bytes: &[u8]) -> Result<bool, DecodeError> {
     if bytes.len() > 64 {
         return Err(DecodeError::TooLarge(bytes.len()));
     }
     let request: SyncRequest = prost::Message::decode(bytes)?;
     match request.version {
-        PROTOCOL_VERSION => Ok(()),
+        PROTOCOL_VERSION => Ok(request.pairing_only),
         other => Err(DecodeError::Version(other)),
     }
 }
@@ -302,7 +307,8 @@ mod tests {
         let sync = encode_sync_response(vec![encode(1, event()), encode(2, signal())]);
         let envelopes = decode_sync_response(&sync).unwrap();
         assert_eq!(decode(&envelopes[1]).unwrap(), signal());
-        decode_sync_request(&encode_sync_request()).unwrap();
+        assert!(!decode_sync_request(&encode_sync_request(false)).unwrap());
+        assert!(decode_sync_request(&encode_sync_request(true)).unwrap());
     }
 
     #[test]

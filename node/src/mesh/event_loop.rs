@@ -22,6 +22,7 @@ use super::behaviour::{Behaviour, BehaviourEvent};
 use super::counters::MeshCounters;
 use super::recent::{Recent, content_id};
 use super::shards::{SHARDS, shard_of, shard_topic};
+use super::sync_codec::Wanted;
 use super::wire::{self, Incoming, WireError};
 use super::{Command, MeshConfig, MeshError, MeshStatus, PeerStatus, Retention};
 use crate::hub::{Hub, Origin};
@@ -368,7 +369,10 @@ impl EventLoop {
                 self.count_peers();
                 if num_established.get() == 1 {
                     tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "peer connected");
-                    self.swarm.behaviour_mut().sync.send_request(&peer_id, ());
+                    self.swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, Wanted::Everything);
                 }
                 for b in self.bootstrap.iter_mut().filter(|b| b.peer == peer_id) {
                     b.backoff = self.redial_min;
@@ -397,16 +401,21 @@ impl EventLoop {
         }
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<(), Vec<Vec<u8>>>) {
+    fn on_sync_event(&mut self, event: request_response::Event<Wanted, Vec<Vec<u8>>>) {
         match event {
             request_response::Event::Message {
                 peer,
-                message: request_response::Message::Request { channel, .. },
+                message:
+                    request_response::Message::Request {
+                        channel, request, ..
+                    },
                 ..
             } => {
-                let envelopes = self
-                    .recent
-                    .snapshot(Instant::now(), proto::MAX_SYNC_BYTES - 64 * 1024);
+                let envelopes = self.recent.snapshot(
+                    Instant::now(),
+                    proto::MAX_SYNC_BYTES - 64 * 1024,
+                    |bytes| request == Wanted::Everything || concerns_pairing(bytes),
+                );
                 if self
                     .swarm
                     .behaviour_mut()
@@ -490,6 +499,13 @@ impl EventLoop {
                 peer_id: *peer,
                 score: gossipsub.peer_score(peer).unwrap_or(0.0),
                 topics: topics.get(peer).copied().unwrap_or(0),
+                meshed: (0..SHARDS)
+                    .filter(|&n| {
+                        gossipsub
+                            .mesh_peers(&shard_topic(n).hash())
+                            .any(|p| p == peer)
+                    })
+                    .count(),
             })
             .collect();
         MeshStatus {
@@ -536,6 +552,14 @@ fn local<T>(
         }
         Err(broadcast::error::RecvError::Closed) => None,
     }
+}
+
+/// Whether an envelope is one a native peer asks for: a link event or sealed signaling.
+fn concerns_pairing(bytes: &[u8]) -> bool {
+    matches!(
+        proto::decode(bytes),
+        Ok(proto::Body::Authenticated(_) | proto::Body::Sealed(_))
+    )
 }
 
 /// A stable small id for the node that published a message.

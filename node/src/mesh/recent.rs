@@ -85,13 +85,19 @@ impl Recent {
     }
 
     /// The newest envelopes still kept, up to `max_bytes` in all, oldest first.
-    pub(super) fn snapshot(&mut self, now: Instant, max_bytes: usize) -> Vec<Vec<u8>> {
+    pub(super) fn snapshot(
+        &mut self,
+        now: Instant,
+        max_bytes: usize,
+        wanted: impl Fn(&[u8]) -> bool,
+    ) -> Vec<Vec<u8>> {
         self.expire(now);
         let mut total = 0;
         let mut newest: Vec<Vec<u8>> = self
             .kept
             .iter()
             .rev()
+            .filter(|k| wanted(&k.bytes))
             .take_while(|k| {
                 // Each envelope also costs a few bytes of framing in the response.
                 total += k.bytes.len() + 8;
@@ -148,9 +154,12 @@ mod tests {
         let d = content_id(b"dddd");
         assert!(recent.insert(d, b"dddd", Some(Duration::from_secs(30)), now));
         assert_eq!(recent.kept_ids(), vec![b, d]);
+        // A snapshot may take only what the asker wants.
+        let wanted = recent.snapshot(now, usize::MAX, |bytes| bytes == b"dddd");
+        assert_eq!(wanted, vec![b"dddd".to_vec()]);
         // Kept envelopes expire on their own clocks; ids outlive them.
         let later = now + Duration::from_secs(40);
-        assert!(recent.snapshot(later, usize::MAX).is_empty());
+        assert!(recent.snapshot(later, usize::MAX, |_| true).is_empty());
         assert!(recent.has_seen(&a));
         recent.expire(now + Duration::from_secs(61));
         assert!(!recent.has_seen(&a));

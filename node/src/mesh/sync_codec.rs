@@ -13,6 +13,15 @@ pub(crate) const PROTOCOL: StreamProtocol = StreamProtocol::new("/liquid-mesh/sy
 /// Encoded envelopes, oldest first.
 pub(crate) type Envelopes = Vec<Vec<u8>>;
 
+/// What a sync request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    /// Every recent envelope: what a node asks of a node.
+    Everything,
+    /// Link events and sealed signaling only: what a native peer asks.
+    Pairing,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SyncCodec;
 
@@ -37,15 +46,20 @@ fn invalid(err: proto::DecodeError) -> io::Error {
 
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = ();
+    type Request = Wanted;
     type Response = Envelopes;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Wanted>
     where
         T: AsyncRead + Unpin + Send,
     {
         let bytes = read_limited(io, 64).await?;
-        proto::decode_sync_request(&bytes).map_err(invalid)
+        let pairing_only = proto::decode_sync_request(&bytes).map_err(invalid)?;
+        Ok(if pairing_only {
+            Wanted::Pairing
+        } else {
+            Wanted::Everything
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Envelopes>
@@ -56,11 +70,17 @@ impl libp2p::request_response::Codec for SyncCodec {
         proto::decode_sync_response(&bytes).map_err(invalid)
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, (): ()) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        wanted: Wanted,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        io.write_all(&proto::encode_sync_request()).await?;
+        io.write_all(&proto::encode_sync_request(wanted == Wanted::Pairing))
+            .await?;
         io.close().await
     }
 
