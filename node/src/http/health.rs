@@ -18,6 +18,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
                 "peerId": p.peer_id.to_string(),
                 "score": p.score,
                 "topics": p.topics,
+                "meshed": p.meshed,
             })).collect::<Vec<_>>(),
         }),
         Err(stopped) => {

@@ -132,6 +132,8 @@ pub struct PeerStatus {
     pub score: f64,
     /// How many of the shard topics it subscribes to.
     pub topics: usize,
+    /// In how many of them it is in this node's gossip mesh (forwards go to mesh members only).
+    pub meshed: usize,
 }
 
 fn is_specific(addr: &Multiaddr) -> bool {
