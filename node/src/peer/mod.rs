@@ -225,6 +225,7 @@ impl Peer {
                         let Some((peer, addrs)) = self.check_hello(&keys, &sealed, role)? else {
                             continue;
                         };
+                        tracing::debug!(%peer, ?role, "hello from the other peer");
                         if let Some((known, _)) = &other {
                             if *known != peer {
                                 return Err(PeerError::Tampered("two peers claim the other role".into()));
@@ -282,6 +283,7 @@ impl Peer {
             }
         }
         let (other, _) = other.expect("connected to the other peer");
+        tracing::debug!(%other, ?role, relayed = ?connected, "connected to the other peer");
         let mut path = if connected == Some(true) {
             Path::Relayed
         } else {
@@ -303,6 +305,7 @@ impl Peer {
                 .map_err(|err| PeerError::Channel(std::io::Error::other(err.to_string())))?,
             Role::Wallet => self.accept_from(other).await?,
         };
+        tracing::debug!(%other, ?role, "channel stream open; confirming");
         Channel::confirm(stream, path, &keys, role, self.peer_id, other).await
     }
 

@@ -76,6 +76,14 @@ enum Scenario {
 
 fn main() {
     liquid_mesh::tls::install_crypto_provider();
+    // Reports go to stdout; diagnostics, when RUST_LOG asks for them, to stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let scenario = Cli::parse().scenario;
     // Verification figures are per core: one thread. Load uses what the machine has.
     let runtime = match scenario {

@@ -171,7 +171,7 @@ async fn raw_dial_once() -> Result<Duration, String> {
         match dialler.select_next_some().await {
             SwarmEvent::ConnectionEstablished { .. } => break,
             SwarmEvent::OutgoingConnectionError { error, .. } => {
-                panic!("the raw dial failed: {error}")
+                return Err(format!("the raw dial failed: {error}"));
             }
             _ => {}
         }
