@@ -7,20 +7,32 @@ use reqwest::StatusCode;
 use serde_json::json;
 use url::Url;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ceremonies_and_sessions_span_nodes_sharing_postgres() {
-    let origin = Url::parse("http://localhost:3000").unwrap();
+/// Two nodes of one relying party: one origin and session secret, A's PostgreSQL database;
+/// `b_joins_a` also makes B bootstrap from A's mesh address.
+async fn relying_party_of_two(b_joins_a: bool) -> (TestNode, TestNode) {
     let shared = |c: &mut liquid_mesh::Config| {
-        c.origin = origin.clone();
+        c.origin = Url::parse("http://localhost:3000").unwrap();
         c.session_secret = Some("one secret for the whole relying party".into());
     };
     let a = TestNode::start(Backend::Postgres, shared).await;
     let database = a.config.database_url.clone();
+    let bootstrap = if b_joins_a {
+        vec![a.p2p_addr()]
+    } else {
+        Vec::new()
+    };
     let b = TestNode::start(Backend::Postgres, |c| {
         shared(c);
         c.database_url = database;
+        c.mesh.bootstrap = bootstrap;
     })
     .await;
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ceremonies_and_sessions_span_nodes_sharing_postgres() {
+    let (a, b) = relying_party_of_two(false).await;
 
     // Options from A, response to B.
     let mut wallet = Wallet::web(&a);
@@ -61,20 +73,7 @@ async fn ceremonies_and_sessions_span_nodes_sharing_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_follows_its_session_changed_on_another_node() {
     use liquid_mesh_tests::js::JsSocket;
-    let origin = Url::parse("http://localhost:3000").unwrap();
-    let shared = |c: &mut liquid_mesh::Config| {
-        c.origin = origin.clone();
-        c.session_secret = Some("one secret for the whole relying party".into());
-    };
-    let a = TestNode::start(Backend::Postgres, shared).await;
-    let database = a.config.database_url.clone();
-    let bootstrap = vec![a.p2p_addr()];
-    let b = TestNode::start(Backend::Postgres, |c| {
-        shared(c);
-        c.database_url = database;
-        c.mesh.bootstrap = bootstrap;
-    })
-    .await;
+    let (a, b) = relying_party_of_two(true).await;
     liquid_mesh_tests::mesh::wait_for_peers(&a, 1).await;
     liquid_mesh_tests::mesh::wait_for_peers(&b, 1).await;
 
