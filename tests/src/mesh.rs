@@ -69,3 +69,27 @@ pub async fn wait_for_status(node: &TestNode, pred: impl Fn(&MeshStatus) -> bool
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The `n`th candidate of a burst, as a browser sends one.
+pub fn burst_candidate(n: u64) -> serde_json::Value {
+    serde_json::json!({"candidate": format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")})
+}
+
+/// Puts `count` numbered candidates for the room of `request_id` on `node`'s hub at once, as its
+/// bridge does for busy browsers (faster than the mesh task runs, so they leave in batches).
+pub fn publish_burst(node: &TestNode, request_id: &str, count: u64) -> liquid_mesh::hub::Room {
+    use liquid_mesh::hub::{Origin, Room, Signal, SignalKind};
+    let id = liquid_mesh::request_id::RequestId::try_from(serde_json::json!(request_id))
+        .expect("a valid request ID");
+    let room = Room::Request(id);
+    for n in 0..count {
+        node.hub.publish_signal(Signal {
+            room: room.clone(),
+            kind: SignalKind::OfferCandidate,
+            payload: std::sync::Arc::new(burst_candidate(n)),
+            origin: Origin::Local(77),
+            sender: "burst".into(),
+        });
+    }
+    room
+}

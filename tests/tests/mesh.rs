@@ -232,35 +232,19 @@ async fn parked_links_complete_after_a_partition_heals() {
 /// arrives at the far end of a line of three whole and in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_signals_crosses_in_batches_whole_and_in_order() {
-    use liquid_mesh::hub::{Origin, Room, Signal, SignalKind};
-    use std::sync::Arc;
+    use liquid_mesh_tests::mesh::{burst_candidate, publish_burst};
     const BURST: u64 = 3000;
     let nodes = start_mesh(3, &[(0, 1), (1, 2)], Backend::Sqlite, |_, _| {}).await;
     let (a, c) = (&nodes[0], &nodes[2]);
     let mut arriving = c.hub.subscribe_signals();
-    let room = Room::Request(liquid_mesh::request_id::RequestId::try_from(json!("burst")).unwrap());
-    for n in 0..BURST {
-        a.hub.publish_signal(Signal {
-            room: room.clone(),
-            kind: SignalKind::OfferCandidate,
-            payload: Arc::new(
-                json!({"candidate": format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")}),
-            ),
-            origin: Origin::Local(77),
-            sender: "burst".into(),
-        });
-    }
+    let room = publish_burst(a, "burst", BURST);
     for n in 0..BURST {
         let signal = tokio::time::timeout(Duration::from_secs(20), arriving.recv())
             .await
             .unwrap_or_else(|_| panic!("signal {n} of {BURST} never arrived"))
             .expect("hub open");
         assert_eq!(signal.room, room);
-        assert_eq!(
-            signal.payload["candidate"],
-            json!(format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")),
-            "in order"
-        );
+        assert_eq!(*signal.payload, burst_candidate(n), "in order");
     }
     let sent = a.mesh.counters();
     println!("A: {sent:?}");

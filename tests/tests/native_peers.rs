@@ -115,9 +115,6 @@ async fn native_peers_pair_across_the_mesh_and_keep_talking_without_it() {
 /// quiet mesh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_peers_pair_while_their_nodes_relay_batches() {
-    use liquid_mesh::hub::{Origin, Room, Signal, SignalKind};
-    use serde_json::json;
-    use std::sync::Arc;
     let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
     let website = Peer::start(PeerConfig::new(nodes[0].p2p_addr()))
         .await
@@ -125,19 +122,8 @@ async fn native_peers_pair_while_their_nodes_relay_batches() {
     let wallet = Peer::start(PeerConfig::new(nodes[1].p2p_addr()))
         .await
         .expect("wallet peer joins");
-    let room = Room::Request(liquid_mesh::request_id::RequestId::try_from(json!("busy")).unwrap());
     for node in &nodes {
-        for n in 0..2000 {
-            node.hub.publish_signal(Signal {
-                room: room.clone(),
-                kind: SignalKind::OfferCandidate,
-                payload: Arc::new(
-                    json!({"candidate": format!("candidate:{n} 1 udp 1 10.0.0.2 9 typ host")}),
-                ),
-                origin: Origin::Local(5),
-                sender: "browser".into(),
-            });
-        }
+        liquid_mesh_tests::mesh::publish_burst(node, "busy", 2000);
     }
     let counters = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
