@@ -30,6 +30,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    pub fn payload_too_large() -> Self {
+        Self::Reason {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: "payload_too_large",
+            message: "request body is larger than the node accepts".into(),
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::Reason {
             status: StatusCode::BAD_REQUEST,

@@ -178,6 +178,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let metrics = state.metrics.clone();
     router
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            options.max_body_bytes,
+            body::refuse_oversized,
+        ))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
