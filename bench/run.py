@@ -247,6 +247,10 @@ def print_table(results):
         v_o["registrations_per_second"], 1e6 / (reg_us + nacl_us), "{:.0f}")
     row("assertion verifications / s / core", v_o["assertions_per_second"],
         v_b["simplewebauthn_authentication"]["per_cpu_second"], "{:.0f}")
+    if "assertions_webauthn_rs_per_second" in v_o:
+        row("assertion verifications / s / core, webauthn-rs alone",
+            v_o["assertions_webauthn_rs_per_second"],
+            v_b["simplewebauthn_authentication"]["per_cpu_second"], "{:.0f}")
     row("one P-256 verification (µs): ring here / node:crypto", v_o["p256_ring_us"],
         v_b["p256_verify_node_crypto"]["cpu_micros_per_op"], "{:.1f}")
     row("one P-256 verification (µs): RustCrypto (webauthn-rs) / WebCrypto",

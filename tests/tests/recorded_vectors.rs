@@ -156,10 +156,14 @@ async fn all_six_recorded_android_chains_verify() {
         let state: PasskeyAuthentication =
             with_challenge(&rp.start_authentication(&passkey).unwrap().state, challenge);
         let credential = serde_json::from_value(assertions[i].clone()).unwrap();
-        let result = rp
-            .finish_authentication(&android(), &credential, &state)
+        let verified = rp
+            .finish_authentication(&android(), &credential, challenge, &passkey, &state)
             .unwrap_or_else(|e| panic!("assertion {i}: {e}"));
-        assert_eq!(result.counter(), 1);
+        assert_eq!(verified.counter, 1);
+        let reference = rp
+            .finish_authentication_with_webauthn_rs(&android(), &credential, &state)
+            .unwrap_or_else(|e| panic!("assertion {i}, webauthn-rs: {e}"));
+        assert_eq!(verified, (&reference).into(), "{i}");
         let request_id =
             assertion_request_id(assertions[i]["clientExtensionResults"].get("liquid")).unwrap();
         assert_eq!(
@@ -225,18 +229,19 @@ async fn a_tampered_copy_of_each_chain_fails() {
         flip_last_byte(&mut tampered["response"]["signature"]);
         let credential = serde_json::from_value(tampered).unwrap();
         assert!(
-            rp.finish_authentication(&android(), &credential, &state)
+            rp.finish_authentication(&android(), &credential, challenge, &passkey, &state)
                 .is_err(),
             "{i}"
         );
         // And the genuine assertion does not answer a different challenge.
+        let other_challenge = BASE64URL_NOPAD.encode(&[7; 32]);
         let other: PasskeyAuthentication = with_challenge(
             &rp.start_authentication(&passkey).unwrap().state,
-            &BASE64URL_NOPAD.encode(&[7; 32]),
+            &other_challenge,
         );
         let credential = serde_json::from_value(assertions[i].clone()).unwrap();
         assert!(
-            rp.finish_authentication(&android(), &credential, &other)
+            rp.finish_authentication(&android(), &credential, &other_challenge, &passkey, &other)
                 .is_err(),
             "{i}"
         );

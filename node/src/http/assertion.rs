@@ -97,24 +97,26 @@ pub async fn response(
     }
     let ceremony_state: PasskeyAuthentication =
         serde_json::from_str(&ceremony.state_json).map_err(ApiError::internal)?;
-    let result = state
+    let passkey: Passkey =
+        serde_json::from_str(&stored.passkey_json).map_err(ApiError::internal)?;
+    let verified = state
         .rp
         .finish_authentication(
             &expected_origin(&state, &headers),
             &credential,
+            &challenge,
+            &passkey,
             &ceremony_state,
         )
         .map_err(verification_failed)?;
 
-    // webauthn-rs compared the counter with the one stored when the challenge was issued; an
-    // assertion that completed since then may have moved it on.
-    let counter = i64::from(result.counter());
+    // The check above compared the counter with the one stored when the challenge was issued;
+    // an assertion that completed since then may have moved it on.
+    let counter = i64::from(verified.counter);
     if (counter != 0 || stored.counter != 0) && counter <= stored.counter {
         return Err(verification_failed("signature counter did not increase"));
     }
-    let mut passkey: Passkey =
-        serde_json::from_str(&stored.passkey_json).map_err(ApiError::internal)?;
-    passkey.update_credential(&result);
+    let passkey = verified.update(passkey);
     let passkey_json = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
     if !state
         .store

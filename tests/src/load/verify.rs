@@ -1,6 +1,6 @@
 //! Verification throughput on one core: the node's registration check (webauthn-rs's
 //! `finish_passkey_registration` and the liquid proof's Ed25519 signature) and its assertion
-//! check (`finish_passkey_authentication`, an ES256 signature), each on credentials made
+//! check (an ES256 signature, verified with ring), each on credentials made
 //! beforehand by passkey-rs so only the node's work is timed; beside them, the raw cost of one
 //! P-256 ECDSA verification (ring, and RustCrypto's `p256`, webauthn-rs's backend) and one
 //! Ed25519 verification (ed25519-dalek) on this machine.
@@ -16,6 +16,8 @@ use super::BaseUrl;
 use crate::Wallet;
 use liquid_mesh::assetlinks::{AssetLinks, ExpectedOrigin};
 use liquid_mesh::fido::RelyingParty;
+use liquid_mesh::liquid::LiquidRegistration;
+use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
@@ -25,6 +27,8 @@ pub struct VerifyReport {
     pub assertions: usize,
     /// Assertion verifications per second on one core.
     pub assertions_per_second: f64,
+    /// The same assertions verified by webauthn-rs alone (RustCrypto P-256), for comparison.
+    pub assertions_webauthn_rs_per_second: f64,
     /// One P-256 ECDSA verification with ring, microseconds.
     pub p256_ring_us: f64,
     /// One P-256 ECDSA verification with RustCrypto `p256`, microseconds.
@@ -35,7 +39,8 @@ pub struct VerifyReport {
     pub floor_per_second: f64,
 }
 
-fn relying_party() -> RelyingParty {
+/// The relying party the benchmark verifies against: RP ID `localhost`, origin port 3000.
+pub fn relying_party() -> RelyingParty {
     let origin = Url::parse("http://localhost:3000").expect("static URL");
     let links = AssetLinks::load(None, None).expect("no asset links");
     RelyingParty::new(
@@ -62,26 +67,40 @@ fn creation_options(challenge: &str) -> Value {
     })
 }
 
+/// A registration made by `wallet` for `rp`, parsed as the node parses one: its ceremony state,
+/// the credential, its liquid proof and the challenge's bytes.
+pub async fn prepare_registration(
+    rp: &RelyingParty,
+    wallet: &mut Wallet,
+) -> (
+    PasskeyRegistration,
+    RegisterPublicKeyCredential,
+    LiquidRegistration,
+    Vec<u8>,
+) {
+    let started = rp.start_registration().expect("registration starts");
+    let mut body = wallet
+        .create_credential(&creation_options(&started.challenge))
+        .await;
+    body["clientExtensionResults"] = json!({"liquid": wallet.liquid(&started.challenge, None)});
+    let Value::Object(map) = body else {
+        unreachable!("a credential is an object")
+    };
+    let (liquid, credential) =
+        liquid_mesh::http::parse_attestation_response(map, true).expect("a valid body");
+    let challenge = data_encoding::BASE64URL_NOPAD
+        .decode(started.challenge.as_bytes())
+        .expect("base64url");
+    (started.state, credential, liquid, challenge)
+}
+
 /// Prepares `count` registrations and assertions, then times their verification on this thread.
 pub async fn run(count: usize) -> VerifyReport {
     let rp = relying_party();
     let mut wallet = Wallet::web(&BaseUrl("http://127.0.0.1:3000".into()));
     let mut registrations = Vec::with_capacity(count);
     for _ in 0..count {
-        let started = rp.start_registration().expect("registration starts");
-        let mut body = wallet
-            .create_credential(&creation_options(&started.challenge))
-            .await;
-        body["clientExtensionResults"] = json!({"liquid": wallet.liquid(&started.challenge, None)});
-        let Value::Object(map) = body else {
-            unreachable!("a credential is an object")
-        };
-        let (liquid, credential) =
-            liquid_mesh::http::parse_attestation_response(map, true).expect("a valid body");
-        let challenge = data_encoding::BASE64URL_NOPAD
-            .decode(started.challenge.as_bytes())
-            .expect("base64url");
-        registrations.push((started.state, credential, liquid, challenge));
+        registrations.push(prepare_registration(&rp, &mut wallet).await);
     }
     let timer = Instant::now();
     let mut passkey = None;
@@ -116,14 +135,20 @@ pub async fn run(count: usize) -> VerifyReport {
         };
         let (_, credential) =
             liquid_mesh::http::parse_assertion_response(map).expect("a valid body");
-        assertions.push((started.state, credential));
+        assertions.push((started.challenge, started.state, credential));
     }
     let timer = Instant::now();
-    for (state, credential) in &assertions {
-        rp.finish_authentication(&ExpectedOrigin::Web, credential, state)
+    for (challenge, state, credential) in &assertions {
+        rp.finish_authentication(&ExpectedOrigin::Web, credential, challenge, &passkey, state)
             .expect("assertion verifies");
     }
     let assertions_per_second = count as f64 / timer.elapsed().as_secs_f64();
+    let timer = Instant::now();
+    for (_, state, credential) in &assertions {
+        rp.finish_authentication_with_webauthn_rs(&ExpectedOrigin::Web, credential, state)
+            .expect("assertion verifies with webauthn-rs");
+    }
+    let assertions_webauthn_rs_per_second = count as f64 / timer.elapsed().as_secs_f64();
 
     let p256_ring_us = p256_ring();
     let ed25519_us = ed25519();
@@ -132,6 +157,7 @@ pub async fn run(count: usize) -> VerifyReport {
         registrations_per_second,
         assertions: count,
         assertions_per_second,
+        assertions_webauthn_rs_per_second,
         p256_ring_us,
         p256_rustcrypto_us: p256_rustcrypto(),
         ed25519_us,
