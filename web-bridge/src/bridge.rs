@@ -454,6 +454,26 @@ fn is_pair_room(name: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
+/// How long `value` is as JSON, counted as it serialises rather than by building the text: the
+/// size decides whether a signal is relayed and what its replay buffer holds.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payload: Value) {
     // One view of the session per signal: it decides both the rooms and the destination.
     let Some(mut view) = load_view(socket, shared).await else {
@@ -472,9 +492,7 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
         return;
     };
-    let bytes = serde_json::to_vec(&payload)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
+    let bytes = json_len(&payload);
     if bytes > shared.config.max_signal_bytes {
         shared.counters.signal_dropped();
         tracing::debug!(socket = %socket.id, bytes, "oversized signal dropped");
@@ -722,9 +740,7 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let bytes = serde_json::to_vec(&*signal.payload)
-            .map(|b| b.len())
-            .unwrap_or(usize::MAX);
+        let bytes = json_len(&signal.payload);
         shared.counters.signal_remote(signal.kind);
         if let Some(room) = within(&io, signal.room.name())
             && let Err(err) = room.emit(signal.kind.event(), &*signal.payload).await
@@ -820,5 +836,22 @@ async fn sweep(shared: Arc<Shared>) {
             by_origin.retain(|_, (_, at)| now.duration_since(*at) < ttl);
             !by_origin.is_empty()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_len_is_the_length_of_the_serialised_text() {
+        for value in [
+            json!("v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\n"),
+            json!({"candidate": "candidate:1 1 udp 2122260223 10.0.0.1 54321 typ host", "sdpMid": "0", "sdpMLineIndex": 0}),
+            json!(null),
+            json!([1, "é\u{1}", {"a": []}]),
+        ] {
+            assert_eq!(json_len(&value), serde_json::to_vec(&value).unwrap().len());
+        }
     }
 }
