@@ -101,7 +101,11 @@ impl Node {
             signals: config.bridge.buffer.ttl,
         };
         let mesh = Mesh::start(&config.mesh, retention, hub.clone(), &config.data_dir).await?;
-        let mut bridge = Bridge::new(hub.clone(), config.bridge.clone());
+        let mut bridge = Bridge::new(
+            hub.clone(),
+            config.bridge.clone(),
+            session::opener(sessions.clone(), &cookie),
+        );
         let metrics = Metrics::new(&store, bridge.stats(), mesh.clone());
         let state = AppState {
             store,

@@ -150,6 +150,17 @@ pub fn layer(
         .with_signed(key)
 }
 
+/// Opens a session by ID as the layer would: same store, same expiry. The bridge keeps only
+/// its sockets' session IDs and opens them with this.
+pub fn opener(
+    backend: SessionBackend,
+    cookie: &CookieSettings,
+) -> liquid_mesh_web_bridge::session::SessionOpener {
+    let backend = std::sync::Arc::new(backend);
+    let expiry = Expiry::OnInactivity(cookie.ttl);
+    std::sync::Arc::new(move |id| Session::new(Some(id), backend.clone(), Some(expiry)))
+}
+
 /// The cookie-signing key: derived from `SESSION_SECRET` when given (nodes sharing a database
 /// must share it), else a random key kept in the data directory so restarts keep sessions.
 pub fn signing_key(secret: Option<&str>, data_dir: &Path) -> std::io::Result<Key> {

@@ -121,6 +121,8 @@ fn presence_room(request_id: &RequestId) -> String {
 
 struct Shared {
     hub: Hub,
+    /// Opens a socket's session from its ID.
+    sessions: session::SessionOpener,
     /// Tells this bridge's signals apart from other bridges' on the hub.
     id: u64,
     config: BridgeConfig,
@@ -201,8 +203,9 @@ pub struct Bridge {
 impl Bridge {
     /// Builds the namespace and starts the tasks that complete links and relay other bridges'
     /// signals. Must run inside a tokio runtime.
-    pub fn new(hub: Hub, config: BridgeConfig) -> Self {
+    pub fn new(hub: Hub, config: BridgeConfig, sessions: session::SessionOpener) -> Self {
         let shared = Arc::new(Shared {
+            sessions,
             id: rand::random(),
             rendezvous: std::sync::Mutex::new(Rendezvous::new(RendezvousLimits {
                 ttl: config.link_ttl,
@@ -271,8 +274,37 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn session_of(socket: &SocketRef) -> Option<Session> {
-    socket.req_parts().extensions.get::<Session>().cloned()
+/// The socket's session, opened afresh from its ID once it has one (see
+/// [`session::SessionOpener`]); until then, the handshake's handle.
+fn session_of(socket: &SocketRef, shared: &Shared) -> Option<Session> {
+    let known = session_lock(socket);
+    if let Some(id) = known.id.get() {
+        return Some((shared.sessions)(*id));
+    }
+    let slot = socket
+        .req_parts()
+        .extensions
+        .get::<session::HandshakeSession>()?;
+    let handle = slot.handle()?;
+    if let Some(id) = handle.id()
+        && known.id.set(id).is_ok()
+    {
+        slot.release();
+    }
+    Some(handle)
+}
+
+/// The socket's session's ID, without opening the session.
+fn session_id_of(socket: &SocketRef) -> Option<session::Id> {
+    if let Some(id) = session_lock(socket).id.get() {
+        return Some(*id);
+    }
+    socket
+        .req_parts()
+        .extensions
+        .get::<session::HandshakeSession>()?
+        .handle()?
+        .id()
 }
 
 /// Serialises room changes of one socket, so a signal racing the connect handler cannot make
@@ -283,7 +315,22 @@ struct RoomLock(Arc<Mutex<()>>);
 /// Serialises one socket's session reads and writes: a reload (which replaces the record in
 /// memory) between another task's insert and save would write the stale record back.
 #[derive(Clone, Default)]
-struct SessionLock(Arc<Mutex<()>>);
+struct SessionLock(Arc<SocketSession>);
+
+/// A socket's session: the lock above, and its ID once the session layer gave it one.
+#[derive(Default)]
+struct SocketSession {
+    lock: Mutex<()>,
+    id: std::sync::OnceLock<session::Id>,
+}
+
+impl std::ops::Deref for SessionLock {
+    type Target = SocketSession;
+
+    fn deref(&self) -> &SocketSession {
+        &self.0
+    }
+}
 
 fn session_lock(socket: &SocketRef) -> SessionLock {
     socket.extensions.get::<SessionLock>().unwrap_or_default()
@@ -373,9 +420,9 @@ async fn load_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
 
 /// The socket's session as it is now in the store.
 async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
-    let session = session_of(socket)?;
+    let session = session_of(socket, shared)?;
     let session_lock = session_lock(socket);
-    let _held = session_lock.0.lock().await;
+    let _held = session_lock.lock.lock().await;
     let epoch = lock(&shared.views).epoch;
     let view = match SessionView::load(&session).await {
         Ok(view) => view,
@@ -541,7 +588,7 @@ async fn on_link(
             return refuse(ack, "link needs a requestId");
         }
     };
-    let Some(session) = session_of(&socket) else {
+    let Some(session) = session_of(&socket, &shared) else {
         shared.counters.link_refused();
         return refuse(ack, "socket has no session");
     };
@@ -568,7 +615,7 @@ async fn on_link(
     // the wallet authenticates, and so a reconnecting socket rejoins it.
     let recorded = {
         let lock = session_lock(&socket);
-        let _held = lock.0.lock().await;
+        let _held = lock.lock.lock().await;
         session::record_request(&session, &request_id).await
     };
     if let Err(err) = recorded {
@@ -595,7 +642,7 @@ fn refuse(ack: AckSender, reason: &str) {
 /// overtake the ack liquid-client waits for before it listens for offers).
 async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authenticated) {
     let recorded = {
-        let _held = waiter.session_lock.0.lock().await;
+        let _held = waiter.session_lock.lock.lock().await;
         session::record_link(&waiter.session, auth).await
     };
     if let Err(err) = recorded {
@@ -657,11 +704,7 @@ fn sessions_in(io: &SocketIo, room: &str, leaving: Option<Sid>) -> usize {
         .unwrap_or_default()
         .iter()
         .filter(|s| Some(s.id) != leaving)
-        .map(|s| {
-            session_of(s)
-                .and_then(|session| session.id())
-                .map_or_else(|| s.id.to_string(), |id| id.to_string())
-        })
+        .map(|s| session_id_of(s).map_or_else(|| s.id.to_string(), |id| id.to_string()))
         .collect::<HashSet<_>>()
         .len()
 }
