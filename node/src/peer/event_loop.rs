@@ -278,7 +278,9 @@ impl EventLoop {
             Command::Dial(peer, addrs) => {
                 let opts = DialOpts::peer_id(peer).addresses(addrs).build();
                 if let Err(err) = self.swarm.dial(opts) {
+                    // A pairing waiting on this dial must hear that it will not come.
                     tracing::debug!(%peer, %err, "dialling the other peer failed");
+                    let _ = self.events.send(PeerEvent::DialFailed { peer });
                 }
             }
             Command::WaitAuthenticated(key, reply) => {
