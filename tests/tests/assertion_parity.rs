@@ -345,8 +345,7 @@ async fn ring_and_webauthn_rs_reach_the_same_verdict_on_every_case() {
 async fn short_authenticator_data_is_refused_by_both() {
     let fixture = Fixture::new().await;
     let (passkey, mut response) = fixture.forge(&fixture.genuine());
-    response.response.authenticator_data =
-        response.response.authenticator_data[..36].to_vec().into();
+    response.response.authenticator_data = response.response.authenticator_data[..36].to_vec();
     let state = fixture.state_for(&passkey);
     let fast = fixture.rp.finish_authentication(
         &ExpectedOrigin::Web,
