@@ -110,8 +110,9 @@ pub async fn response(
         )
         .map_err(verification_failed)?;
 
-    // The check above compared the counter with the one stored when the challenge was issued;
-    // an assertion that completed since then may have moved it on.
+    // The ring path compared the counter with the passkey read above, webauthn-rs's with the one
+    // stored when the challenge was issued; either way another assertion may have landed since,
+    // which the compare-and-set below refuses.
     let counter = i64::from(verified.counter);
     if (counter != 0 || stored.counter != 0) && counter <= stored.counter {
         return Err(verification_failed("signature counter did not increase"));
