@@ -236,7 +236,7 @@ async fn a_burst_of_signals_crosses_in_batches_whole_and_in_order() {
     const BURST: u64 = 3000;
     let nodes = start_mesh(3, &[(0, 1), (1, 2)], Backend::Sqlite, |_, _| {}).await;
     let (a, c) = (&nodes[0], &nodes[2]);
-    let mut arriving = c.hub.subscribe_signals();
+    let mut arriving = c.hub.subscribe_relayed_signals();
     let room = publish_burst(a, "burst", BURST);
     for n in 0..BURST {
         let signal = tokio::time::timeout(Duration::from_secs(20), arriving.recv())
@@ -319,7 +319,7 @@ async fn a_hostile_peer_is_scored_down_and_harms_no_pair() {
     let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, _| {}).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let mut authenticated = a.hub.subscribe_authenticated();
-    let mut signals = a.hub.subscribe_signals();
+    let mut signals = a.hub.subscribe_relayed_signals();
     let hostile_peer = RawPeer::join(a.p2p_addr()).await;
     let hostile = hostile_peer.peer_id;
     for (shard, bytes) in hostile_messages() {

@@ -19,6 +19,7 @@ use tower_sessions::Session;
 use crate::buffer::{BufferLimits, SignalBuffers};
 use crate::counters::{BridgeCounters, CountersSnapshot};
 use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
+use crate::in_place::InPlace;
 use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
@@ -342,29 +343,30 @@ const SIGNAL_QUEUE: usize = 256;
 async fn register_handlers(
     socket: SocketRef,
     io: SocketIo,
+    State(shared): State<Arc<Shared>>,
 ) -> Result<(), std::convert::Infallible> {
     socket.extensions.insert(RoomLock::default());
     socket.extensions.insert(SessionLock::default());
     socket.extensions.insert(AckCount::default());
     socket.on("link", on_link);
     socket.on("presence", on_presence);
-    // socketioxide runs every event in its own task, so two signals of one socket could pass each
-    // other. The handlers below queue synchronously, in arrival order, for one relaying task,
-    // started with the socket's first signal (most sockets of an idle node never send one).
+    // Relaying a signal awaits the session store, and socketioxide would run each event in a task
+    // of its own, so two signals of one socket could pass each other. The handlers below queue in
+    // place, in arrival order, for one relaying task, started with the socket's first signal
+    // (most sockets of an idle node never send one).
     let queue = Arc::new(std::sync::OnceLock::new());
     for kind in SignalKind::ALL {
         let queue = queue.clone();
-        let io = io.clone();
+        let (io, shared) = (io.clone(), shared.clone());
         socket.on(
             kind.event(),
-            move |s: SocketRef, Data(payload): Data<Value>, State(shared): State<Arc<Shared>>| {
+            InPlace(move |s: &SocketRef, payload: Value| {
                 let sender = queue.get_or_init(|| relay_queue(io.clone(), shared.clone(), s.id));
                 if sender.try_send((kind, payload)).is_err() {
                     shared.counters.signal_dropped();
                     tracing::debug!(socket = %s.id, "signal queue full; signal dropped");
                 }
-                async {}
-            },
+            }),
         );
     }
     socket.on_disconnect(on_disconnect);
@@ -772,7 +774,7 @@ async fn complete_links(io: SocketIo, shared: Arc<Shared>) {
 
 /// Relays signals other bridges published to this bridge's members of the room.
 async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
-    let mut signals = shared.hub.subscribe_signals();
+    let mut signals = shared.hub.subscribe_relayed_signals();
     loop {
         let signal = match signals.recv().await {
             Ok(signal) if signal.origin != Origin::Local(shared.id) => signal,

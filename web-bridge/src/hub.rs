@@ -123,7 +123,11 @@ pub struct SessionChanged {
 #[derive(Debug, Clone)]
 pub struct Hub {
     authenticated: broadcast::Sender<Authenticated>,
-    signals: broadcast::Sender<Signal>,
+    /// Signals from this process, for the mesh to carry out.
+    outbound_signals: broadcast::Sender<Signal>,
+    /// Signals for the bridges to relay: from other nodes, and from this process when more than
+    /// one bridge shares the hub.
+    relayed_signals: broadcast::Sender<Signal>,
     presence: broadcast::Sender<Presence>,
     sessions: broadcast::Sender<SessionChanged>,
 }
@@ -138,7 +142,8 @@ impl Hub {
     pub fn new() -> Self {
         Self {
             authenticated: broadcast::channel(HUB_CAPACITY).0,
-            signals: broadcast::channel(HUB_CAPACITY).0,
+            outbound_signals: broadcast::channel(HUB_CAPACITY).0,
+            relayed_signals: broadcast::channel(HUB_CAPACITY).0,
             presence: broadcast::channel(HUB_CAPACITY).0,
             sessions: broadcast::channel(HUB_CAPACITY).0,
         }
@@ -154,12 +159,31 @@ impl Hub {
         self.authenticated.subscribe()
     }
 
+    /// Publishes a signal to the subscribers that want it, by its origin. Each direction has its
+    /// own channel because every subscriber a signal reaches is a task woken, and at a few
+    /// thousand signals a second wakeups, not work, were most of a node's CPU: the mesh does not
+    /// wake for what it brought in, nor a lone bridge for what it sent.
     pub fn publish_signal(&self, signal: Signal) {
-        let _ = self.signals.send(signal);
+        if signal.origin.is_local() {
+            // Each bridge holds one receiver: with two or more, one may want another's signals.
+            if self.relayed_signals.receiver_count() > 1 {
+                let _ = self.relayed_signals.send(signal.clone());
+            }
+            let _ = self.outbound_signals.send(signal);
+        } else {
+            let _ = self.relayed_signals.send(signal);
+        }
     }
 
-    pub fn subscribe_signals(&self) -> broadcast::Receiver<Signal> {
-        self.signals.subscribe()
+    /// Signals published in this process, for the mesh to send to other nodes.
+    pub fn subscribe_outbound_signals(&self) -> broadcast::Receiver<Signal> {
+        self.outbound_signals.subscribe()
+    }
+
+    /// Signals a bridge relays to its sockets: every other node's, and other bridges' of this
+    /// process. A bridge subscribes once and skips its own (they may be among them).
+    pub fn subscribe_relayed_signals(&self) -> broadcast::Receiver<Signal> {
+        self.relayed_signals.subscribe()
     }
 
     pub fn publish_presence(&self, presence: Presence) {
@@ -176,5 +200,48 @@ impl Hub {
 
     pub fn subscribe_session_changes(&self) -> broadcast::Receiver<SessionChanged> {
         self.sessions.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(origin: Origin) -> Signal {
+        Signal {
+            room: Room::Wallet("W".into()),
+            kind: SignalKind::OfferCandidate,
+            payload: Arc::new(Value::Null),
+            origin,
+            sender: "s".into(),
+        }
+    }
+
+    #[test]
+    fn signals_reach_only_the_subscribers_of_their_direction() {
+        let hub = Hub::new();
+        let mut mesh = hub.subscribe_outbound_signals();
+        let mut bridge = hub.subscribe_relayed_signals();
+
+        hub.publish_signal(signal(Origin::Local(1)));
+        assert_eq!(mesh.try_recv().unwrap().origin, Origin::Local(1));
+        assert!(
+            bridge.try_recv().is_err(),
+            "a lone bridge is not sent its own"
+        );
+
+        hub.publish_signal(signal(Origin::Remote(2)));
+        assert_eq!(bridge.try_recv().unwrap().origin, Origin::Remote(2));
+        assert!(
+            mesh.try_recv().is_err(),
+            "the mesh is not sent back what it brought"
+        );
+
+        // A second bridge on the hub must see the first one's signals.
+        let mut other_bridge = hub.subscribe_relayed_signals();
+        hub.publish_signal(signal(Origin::Local(1)));
+        assert_eq!(other_bridge.try_recv().unwrap().origin, Origin::Local(1));
+        assert_eq!(bridge.try_recv().unwrap().origin, Origin::Local(1));
+        assert_eq!(mesh.try_recv().unwrap().origin, Origin::Local(1));
     }
 }

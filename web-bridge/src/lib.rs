@@ -15,6 +15,7 @@ pub mod bridge;
 pub mod buffer;
 pub mod counters;
 pub mod hub;
+mod in_place;
 pub mod rate_limit;
 pub mod rendezvous;
 pub mod request_id;

@@ -174,7 +174,7 @@ impl EventLoop {
             }
         }
         let mut authenticated = self.hub.subscribe_authenticated();
-        let mut signals = self.hub.subscribe_signals();
+        let mut signals = self.hub.subscribe_outbound_signals();
         let mut presence = self.hub.subscribe_presence();
         let mut sessions = self.hub.subscribe_session_changes();
         let mut tick = tokio::time::interval(TICK);
