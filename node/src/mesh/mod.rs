@@ -47,7 +47,9 @@ pub struct MeshConfig {
     /// Connections with nothing to do close after this long. Default 1 hour: federation links
     /// should stay up between pairings.
     pub idle_timeout: Duration,
-    /// The gossipsub heartbeat. Default 1 s.
+    /// The gossipsub heartbeat. Default 250 ms: each beat scans the messages of the beats it
+    /// gossips about once per shard, so a short beat keeps that pause short (see
+    /// [`gossipsub_config`]).
     pub heartbeat: Duration,
     /// Envelopes kept for peers that connect later (see [`recent`]): default 10,000 or 6 MiB.
     pub recent_count: usize,
@@ -76,7 +78,7 @@ impl Default for MeshConfig {
             redial_min: Duration::from_secs(1),
             redial_max: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(3600),
-            heartbeat: Duration::from_secs(1),
+            heartbeat: Duration::from_millis(250),
             recent_count: 10_000,
             recent_bytes: 6 * 1024 * 1024,
             max_connections_per_peer: 4,

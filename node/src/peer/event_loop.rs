@@ -94,7 +94,7 @@ fn build(keypair: identity::Keypair, hole_punch: bool) -> Result<Swarm<Behaviour
             let peer_id = key.public().to_peer_id();
             let gossipsub = gossipsub::Behaviour::new(
                 MessageAuthenticity::Author(peer_id),
-                gossipsub_config(Duration::from_secs(1))?,
+                gossipsub_config(Duration::from_millis(250))?,
             )?;
             Ok::<_, BoxError>(Behaviour {
                 relay_client,
