@@ -12,7 +12,7 @@ use socketioxide::extract::{AckSender, Data, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::Sid;
-use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tower_sessions::Session;
 
@@ -24,6 +24,7 @@ use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
 use crate::session::{self, SessionTag, SessionView};
+use crate::socket_state::{AwaitingAck, SocketState};
 
 /// Limits and timings of the bridge; the defaults suit a public node.
 #[derive(Debug, Clone)]
@@ -79,42 +80,10 @@ type DeviceCounts = HashMap<Origin, (usize, Instant)>;
 struct Waiter {
     socket: Sid,
     session: Session,
-    session_lock: SessionLock,
+    state: SocketState,
     ack: AckSender,
     /// Holds the socket out of its signal rooms until this link is answered (or dropped).
     _awaiting: AwaitingAck,
-}
-
-/// How many of a socket's links are not answered yet. While any is, the socket joins its pairs'
-/// presence rooms only: liquid-client listens for the wallet's offer only once `link` is
-/// acknowledged, so an offer relayed (or replayed) before the ack would be lost.
-#[derive(Clone, Default)]
-struct AckCount(Arc<std::sync::atomic::AtomicUsize>);
-
-impl AckCount {
-    fn holding(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst) > 0
-    }
-}
-
-/// One unanswered link; answered or dropped, it stops holding the socket back.
-struct AwaitingAck(AckCount);
-
-impl AwaitingAck {
-    fn new(count: &AckCount) -> Self {
-        count.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Self(count.clone())
-    }
-}
-
-impl Drop for AwaitingAck {
-    fn drop(&mut self) {
-        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-fn ack_count(socket: &SocketRef) -> AckCount {
-    socket.extensions.get::<AckCount>().unwrap_or_default()
 }
 
 /// The room whose sessions `presence` counts: every socket of a request's pair, answered or not.
@@ -280,8 +249,8 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The socket's session, opened afresh from its ID once it has one (see
 /// [`session::SessionOpener`]); until then, the handshake's handle.
 fn session_of(socket: &SocketRef, shared: &Shared) -> Option<Session> {
-    let known = session_lock(socket);
-    if let Some(id) = known.id.get() {
+    let known = SocketState::of(socket);
+    if let Some(id) = known.session_id.get() {
         return Some((shared.sessions)(*id));
     }
     let slot = socket
@@ -290,7 +259,7 @@ fn session_of(socket: &SocketRef, shared: &Shared) -> Option<Session> {
         .get::<session::HandshakeSession>()?;
     let handle = slot.handle()?;
     if let Some(id) = handle.id()
-        && known.id.set(id).is_ok()
+        && known.session_id.set(id).is_ok()
     {
         slot.release();
     }
@@ -299,7 +268,7 @@ fn session_of(socket: &SocketRef, shared: &Shared) -> Option<Session> {
 
 /// The socket's session's ID, without opening the session.
 fn session_id_of(socket: &SocketRef) -> Option<session::Id> {
-    if let Some(id) = session_lock(socket).id.get() {
+    if let Some(id) = SocketState::of(socket).session_id.get() {
         return Some(*id);
     }
     socket
@@ -310,35 +279,6 @@ fn session_id_of(socket: &SocketRef) -> Option<session::Id> {
         .id()
 }
 
-/// Serialises room changes of one socket, so a signal racing the connect handler cannot make
-/// the same buffered signals replay twice.
-#[derive(Clone, Default)]
-struct RoomLock(Arc<Mutex<()>>);
-
-/// Serialises one socket's session reads and writes: a reload (which replaces the record in
-/// memory) between another task's insert and save would write the stale record back.
-#[derive(Clone, Default)]
-struct SessionLock(Arc<SocketSession>);
-
-/// A socket's session: the lock above, and its ID once the session layer gave it one.
-#[derive(Default)]
-struct SocketSession {
-    lock: Mutex<()>,
-    id: std::sync::OnceLock<session::Id>,
-}
-
-impl std::ops::Deref for SessionLock {
-    type Target = SocketSession;
-
-    fn deref(&self) -> &SocketSession {
-        &self.0
-    }
-}
-
-fn session_lock(socket: &SocketRef) -> SessionLock {
-    socket.extensions.get::<SessionLock>().unwrap_or_default()
-}
-
 /// Signals one socket may have waiting to be relayed; beyond it, its newest are dropped.
 const SIGNAL_QUEUE: usize = 256;
 
@@ -347,9 +287,7 @@ async fn register_handlers(
     io: SocketIo,
     State(shared): State<Arc<Shared>>,
 ) -> Result<(), std::convert::Infallible> {
-    socket.extensions.insert(RoomLock::default());
-    socket.extensions.insert(SessionLock::default());
-    socket.extensions.insert(AckCount::default());
+    SocketState::attach(&socket);
     socket.on("link", on_link);
     socket.on("presence", on_presence);
     // Relaying a signal awaits the session store, and socketioxide would run each event in a task
@@ -425,8 +363,8 @@ async fn load_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
 /// The socket's session as it is now in the store.
 async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
     let session = session_of(socket, shared)?;
-    let session_lock = session_lock(socket);
-    let _held = session_lock.lock.lock().await;
+    let state = SocketState::of(socket);
+    let _held = state.session.lock().await;
     let epoch = lock(&shared.views).epoch;
     let view = match SessionView::load(&session).await {
         Ok(view) => view,
@@ -455,10 +393,10 @@ async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
 /// and, unless a link of the socket awaits its ack, the signal rooms, replaying what they
 /// buffered. Returns the pairs whose presence the socket newly joined.
 async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> Vec<Room> {
-    let room_lock = socket.extensions.get::<RoomLock>().unwrap_or_default();
-    let _held = room_lock.0.lock().await;
+    let state = SocketState::of(socket);
+    let _held = state.rooms.lock().await;
     let wanted = view.rooms();
-    let holding = ack_count(socket).holding();
+    let holding = state.holding();
     let mut wanted_names: HashSet<String> = HashSet::new();
     for room in &wanted {
         if let Room::Request(id) = room {
@@ -599,9 +537,9 @@ async fn on_link(
     let waiter = Waiter {
         socket: socket.id,
         session: session.clone(),
-        session_lock: session_lock(&socket),
+        state: SocketState::of(&socket),
         ack,
-        _awaiting: AwaitingAck::new(&ack_count(&socket)),
+        _awaiting: SocketState::of(&socket).awaiting(),
     };
     let outcome =
         lock(&shared.rendezvous).link(request_id.key(), socket.id.as_str(), waiter, Instant::now());
@@ -618,8 +556,8 @@ async fn on_link(
     // The session remembers the request so the website's signals reach its pair even before
     // the wallet authenticates, and so a reconnecting socket rejoins it.
     let recorded = {
-        let lock = session_lock(&socket);
-        let _held = lock.lock.lock().await;
+        let state = SocketState::of(&socket);
+        let _held = state.session.lock().await;
         session::record_request(&session, &request_id).await
     };
     if let Err(err) = recorded {
@@ -646,7 +584,7 @@ fn refuse(ack: AckSender, reason: &str) {
 /// overtake the ack liquid-client waits for before it listens for offers).
 async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authenticated) {
     let recorded = {
-        let _held = waiter.session_lock.lock.lock().await;
+        let _held = waiter.state.session.lock().await;
         session::record_link(&waiter.session, auth).await
     };
     if let Err(err) = recorded {

@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod rendezvous;
 pub mod request_id;
 pub mod session;
+mod socket_state;
 
 pub use bridge::{Bridge, BridgeConfig, BridgeStats};
 pub use hub::{Authenticated, Hub, Origin, Presence, Room, SessionChanged, Signal, SignalKind};
