@@ -199,6 +199,18 @@ def main():
         finally:
             system.stop()
 
+    # The same two relay runs with one tokio worker thread per node (TOKIO_WORKER_THREADS=1), as
+    # for nodes sharing a host, one per core like the baseline's processes: a message then
+    # wakes no second worker thread. The default is a worker per core.
+    print("liquid-mesh: relay with one worker thread per node", file=sys.stderr)
+    system = Mesh(26100, {"TOKIO_WORKER_THREADS": "1"})
+    try:
+        r = results["liquid-mesh"]
+        r["relay_cross_one_worker"] = relay(system, 0, 1, 100, 10, seconds)
+        r["throughput_5_one_worker"] = relay(system, 0, 1, 1000, 5, seconds)
+    finally:
+        system.stop()
+
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
     print_table(results)
@@ -232,6 +244,18 @@ def print_table(results):
             "{:.3f}")
         row(f"{label}: load generator CPU s", t_o["loadgen_cpu_seconds"],
             t_b["loadgen_cpu_seconds"])
+    for key, base_key, label in [
+            ("relay_cross_one_worker", "relay_cross", "cross-node relay, 2,000 msg/s"),
+            ("throughput_5_one_worker", "throughput_5", "1,000 pairs cross-node, 10,000 msg/s")]:
+        if key not in ours:
+            continue
+        label += ", one worker thread per node"
+        for q in ["p50", "p99"]:
+            row(f"{label}: latency {q} (ms)", ours[key]["latency"][q], base[base_key]["latency"][q])
+        row(f"{label}: server CPU s per 1,000 msgs", cpu_per_thousand(ours[key]),
+            cpu_per_thousand(base[base_key]), "{:.3f}")
+        row(f"{label}: lost + duplicated", ours[key]["lost"] + ours[key]["duplicated"],
+            base[base_key]["lost"] + base[base_key]["duplicated"], "{:.0f}")
     for key, label in [("link_same_sequential", "link, same node, sequential"),
                        ("link_cross_sequential", "link, cross-node, sequential"),
                        ("link_cross_20", "link, cross-node, 20 concurrent")]:
