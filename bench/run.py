@@ -83,6 +83,12 @@ class Mesh:
             url = f"http://127.0.0.1:{port}"
             self.urls.append(url)
             wait_until(f"liquid-mesh node {i}", lambda u=url: get_json(u + "/health")["status"] == "ok")
+            # Another process on the port would answer for a node that could not bind it.
+            time.sleep(0.5)
+            if self.procs[-1].poll() is not None:
+                log.flush()
+                sys.exit(f"liquid-mesh node {i} exited (is port {port} or {p2p} taken?):\n"
+                         + pathlib.Path(f"{self.dir}/node{i}.log").read_text()[-2000:])
             peer = get_json(url + "/health")["mesh"]["peerId"]
             bootstrap = f"/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer}"
             self.p2p.append(bootstrap)
