@@ -18,8 +18,8 @@ use tower_sessions::Session;
 
 use crate::buffer::{BufferLimits, SignalBuffers};
 use crate::counters::{BridgeCounters, CountersSnapshot};
+use crate::events::SocketEvents;
 use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind};
-use crate::in_place::InPlace;
 use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
@@ -91,7 +91,7 @@ fn presence_room(request_id: &RequestId) -> String {
     format!("presence:{}", request_id.key())
 }
 
-struct Shared {
+pub(crate) struct Shared {
     hub: Hub,
     /// Opens a socket's session from its ID.
     sessions: session::SessionOpener,
@@ -282,42 +282,37 @@ fn session_id_of(socket: &SocketRef) -> Option<session::Id> {
 /// Signals one socket may have waiting to be relayed; beyond it, its newest are dropped.
 const SIGNAL_QUEUE: usize = 256;
 
-async fn register_handlers(
-    socket: SocketRef,
-    io: SocketIo,
-    State(shared): State<Arc<Shared>>,
-) -> Result<(), std::convert::Infallible> {
+async fn register_handlers(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     SocketState::attach(&socket);
-    socket.on("link", on_link);
-    socket.on("presence", on_presence);
-    // Relaying a signal awaits the session store, and socketioxide would run each event in a task
-    // of its own, so two signals of one socket could pass each other. The handlers below queue in
-    // place, in arrival order, for one relaying task, started with the socket's first signal
-    // (most sockets of an idle node never send one).
-    let queue = Arc::new(std::sync::OnceLock::new());
-    for kind in SignalKind::ALL {
-        let queue = queue.clone();
-        let (io, shared) = (io.clone(), shared.clone());
-        socket.on(
-            kind.event(),
-            InPlace(move |s: &SocketRef, payload: Value| {
-                let sender = queue.get_or_init(|| relay_queue(io.clone(), shared.clone(), s.id));
-                if sender.try_send((kind, payload)).is_err() {
-                    shared.counters.signal_dropped();
-                    tracing::debug!(socket = %s.id, "signal queue full; signal dropped");
-                }
-            }),
-        );
-    }
+    // One stateless handler for every event (`events.rs`), none per event name.
+    socket.on_fallback(SocketEvents);
     socket.on_disconnect(on_disconnect);
-    socket.on_fallback(|s: SocketRef| async move {
-        tracing::debug!(socket = %s.id, "unknown event ignored");
-    });
     Ok(())
 }
 
+/// Hands one signal to the socket's relaying task. Relaying awaits the session store, and a task
+/// per event would let two signals of one socket pass each other, so signals queue in arrival
+/// order for one task, started with the socket's first signal (most sockets of an idle node
+/// never send one).
+pub(crate) fn queue_signal(
+    socket: &SocketRef,
+    io: &SocketIo,
+    shared: &Arc<Shared>,
+    kind: SignalKind,
+    payload: Value,
+) {
+    let state = SocketState::of(socket);
+    let queue = state
+        .signals
+        .get_or_init(|| relay_queue(io.clone(), shared.clone(), socket.id));
+    if queue.try_send((kind, payload)).is_err() {
+        shared.counters.signal_dropped();
+        tracing::debug!(socket = %socket.id, "signal queue full; signal dropped");
+    }
+}
+
 /// Starts the task that relays one socket's signals in order. It holds no reference to the
-/// socket (whose handlers hold the queue), so the queue closes and the task ends when the
+/// socket (whose state holds the queue), so the queue closes and the task ends when the
 /// disconnected socket is dropped.
 fn relay_queue(io: SocketIo, shared: Arc<Shared>, sid: Sid) -> mpsc::Sender<(SignalKind, Value)> {
     let (queue, mut queued) = mpsc::channel::<(SignalKind, Value)>(SIGNAL_QUEUE);
@@ -502,7 +497,7 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
     shared.hub.publish_signal(signal);
 }
 
-async fn on_link(
+pub(crate) async fn on_link(
     socket: SocketRef,
     io: SocketIo,
     State(shared): State<Arc<Shared>>,
@@ -614,7 +609,7 @@ async fn complete(io: &SocketIo, shared: &Shared, waiter: Waiter, auth: &Authent
     }
 }
 
-async fn on_presence(
+pub(crate) async fn on_presence(
     io: SocketIo,
     State(shared): State<Arc<Shared>>,
     Data(body): Data<Value>,

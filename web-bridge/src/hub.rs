@@ -69,6 +69,11 @@ impl SignalKind {
             Self::AnswerCandidate => "answer-candidate",
         }
     }
+
+    /// The kind a Socket.IO event name relays, if it is a signal.
+    pub fn from_event(event: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.event() == event)
+    }
 }
 
 /// Who a signal is for: the pair of one request, or (baseline clients) every socket of a wallet.

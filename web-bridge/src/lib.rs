@@ -14,8 +14,8 @@
 pub mod bridge;
 pub mod buffer;
 pub mod counters;
+mod events;
 pub mod hub;
-mod in_place;
 pub mod rate_limit;
 pub mod rendezvous;
 pub mod request_id;

@@ -1,13 +1,15 @@
 //! What the bridge keeps per socket, in one socket extension: the locks that serialise its room
-//! and session changes, its session's ID, and how many of its links await their answer. One
-//! allocation per socket, since 10,000 idle sockets hold one each.
+//! and session changes, its session's ID, its signal queue, and how many of its links await
+//! their answer. One allocation per socket, since 10,000 idle sockets hold one each.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use serde_json::Value;
 use socketioxide::extract::SocketRef;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 
+use crate::hub::SignalKind;
 use crate::session;
 
 /// A cheap handle on one socket's state.
@@ -24,6 +26,8 @@ pub(crate) struct Inner {
     pub(crate) session: Mutex<()>,
     /// The session's ID, once the session layer gave it one.
     pub(crate) session_id: OnceLock<session::Id>,
+    /// The queue of the task relaying the socket's signals in order, from its first signal.
+    pub(crate) signals: OnceLock<mpsc::Sender<(SignalKind, Value)>>,
     /// Links not answered yet. While any is, the socket joins its pairs' presence rooms only:
     /// liquid-client listens for the wallet's offer only once `link` is acknowledged, so an
     /// offer relayed (or replayed) before the ack would be lost.
