@@ -23,8 +23,9 @@ use crate::hub::{Authenticated, Hub, Origin, Presence, Room, Signal, SignalKind}
 use crate::rate_limit::{ClientLimiter, RateLimit};
 use crate::rendezvous::{Linked, Rendezvous, RendezvousLimits};
 use crate::request_id::RequestId;
-use crate::session::{self, SessionTag, SessionView};
+use crate::session::{self, SessionView};
 use crate::socket_state::{AwaitingAck, SocketState};
+use crate::view_cache::ViewCache;
 
 /// Limits and timings of the bridge; the defaults suit a public node.
 #[derive(Debug, Clone)]
@@ -105,31 +106,6 @@ pub(crate) struct Shared {
     link_limiter: Option<ClientLimiter>,
     counters: BridgeCounters,
     views: std::sync::Mutex<ViewCache>,
-}
-
-/// How long a socket's cached session view is trusted without a change notice: the notices keep
-/// it right; this bounds the damage of a notice lost on the way (a hub that lagged, a partition).
-const VIEW_MAX_AGE: Duration = Duration::from_secs(10);
-
-/// What each socket's session said when last read, so a signal does not cost a session-store
-/// read. The session store announces every write ([`crate::hub::SessionChanged`]), which drops
-/// the views of that session's sockets.
-#[derive(Default)]
-struct ViewCache {
-    /// Bumped by every change notice; a read that raced one is not cached.
-    epoch: u64,
-    views: HashMap<Sid, (SessionView, Instant)>,
-    sockets: HashMap<SessionTag, HashSet<Sid>>,
-}
-
-impl ViewCache {
-    fn forget_socket(&mut self, sid: Sid) {
-        self.views.remove(&sid);
-        self.sockets.retain(|_, sids| {
-            sids.remove(&sid);
-            !sids.is_empty()
-        });
-    }
 }
 
 /// Reads what the bridge holds now; cheap to clone.
@@ -345,10 +321,7 @@ async fn join_session_rooms(socket: &SocketRef, shared: &Shared) -> Vec<Room> {
 /// What the socket's session says: the cached view while no change was announced, else read
 /// from the store (and cached).
 async fn load_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
-    let cached = lock(&shared.views)
-        .views
-        .get(&socket.id)
-        .and_then(|(view, at)| (at.elapsed() < VIEW_MAX_AGE).then(|| view.clone()));
+    let cached = lock(&shared.views).get(socket.id);
     match cached {
         Some(view) => Some(view),
         None => read_view(socket, shared).await,
@@ -371,14 +344,7 @@ async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
     if let Some(id) = session.id() {
         let mut cache = lock(&shared.views);
         if cache.epoch == epoch {
-            cache
-                .views
-                .insert(socket.id, (view.clone(), Instant::now()));
-            cache
-                .sockets
-                .entry(session::session_tag(&id))
-                .or_default()
-                .insert(socket.id);
+            cache.insert(socket.id, session::session_tag(&id), view.clone());
         }
     }
     Some(view)
@@ -784,15 +750,8 @@ async fn drop_changed_views(shared: Arc<Shared>) {
         let mut cache = lock(&shared.views);
         cache.epoch += 1;
         match changed {
-            Some(tag) => {
-                for sid in cache.sockets.remove(&tag).unwrap_or_default() {
-                    cache.views.remove(&sid);
-                }
-            }
-            None => {
-                cache.views.clear();
-                cache.sockets.clear();
-            }
+            Some(tag) => cache.forget_session(&tag),
+            None => cache.clear(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod rendezvous;
 pub mod request_id;
 pub mod session;
 mod socket_state;
+mod view_cache;
 
 pub use bridge::{Bridge, BridgeConfig, BridgeStats};
 pub use hub::{Authenticated, Hub, Origin, Presence, Room, SessionChanged, Signal, SignalKind};
