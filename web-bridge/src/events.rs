@@ -21,11 +21,30 @@ pub(crate) struct SocketEvents;
 /// Tells socketioxide's handler impls apart from this one.
 pub enum ByName {}
 
+/// What an event is for, told from its name alone.
+enum Target {
+    Link,
+    Presence,
+    Signal(SignalKind),
+}
+
 impl MessageHandler<LocalAdapter, ByName> for SocketEvents {
     fn call(&self, socket: Arc<Socket>, mut data: Value, ack_id: Option<i64>) {
         let Ok(Event(event)) = Event::from_message_parts(&socket, &mut data, &ack_id) else {
             tracing::debug!(socket = %socket.id, "event without a name ignored");
             return;
+        };
+        // Told apart before anything is decoded: an unknown event costs no parsing.
+        let target = match event.as_str() {
+            "link" => Target::Link,
+            "presence" => Target::Presence,
+            name => match SignalKind::from_event(name) {
+                Some(kind) => Target::Signal(kind),
+                None => {
+                    tracing::debug!(socket = %socket.id, event = name, "unknown event ignored");
+                    return;
+                }
+            },
         };
         let Ok(State(shared)) =
             State::<Arc<Shared>>::from_message_parts(&socket, &mut data, &ack_id)
@@ -43,18 +62,16 @@ impl MessageHandler<LocalAdapter, ByName> for SocketEvents {
                     return;
                 }
             };
-        let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
-        match event.as_str() {
-            "link" => {
+        match target {
+            Target::Link => {
+                let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
                 tokio::spawn(on_link(socket_ref, io, State(shared), Data(payload), ack));
             }
-            "presence" => {
+            Target::Presence => {
+                let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
                 tokio::spawn(on_presence(io, State(shared), Data(payload), ack));
             }
-            name => match SignalKind::from_event(name) {
-                Some(kind) => queue_signal(&socket_ref, &io, &shared, kind, payload),
-                None => tracing::debug!(socket = %socket.id, event = name, "unknown event ignored"),
-            },
+            Target::Signal(kind) => queue_signal(&socket_ref, &io, &shared, kind, payload),
         }
     }
 }
