@@ -96,10 +96,19 @@ async fn exchange(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_peers_pair_across_the_mesh_and_keep_talking_without_it() {
     let nodes = start_mesh(3, &[(0, 1), (1, 2)], Backend::Sqlite, |_, _| {}).await;
-    let (_website, website_channel, _wallet, wallet_channel) =
+    let (_website, website_channel, wallet, wallet_channel) =
         pair_natives(&nodes[0], &nodes[2], |_| {}).await;
     assert_eq!(website_channel.path(), Path::Direct);
     assert_eq!(wallet_channel.path(), Path::Direct);
+    // Two direct sockets, so one stalled handshake does not hold the pairing up (see
+    // `PeerConfig::webrtc_listen`).
+    let direct: std::collections::HashSet<String> = wallet
+        .addrs()
+        .iter()
+        .map(ToString::to_string)
+        .filter(|a| a.contains("/webrtc-direct/"))
+        .collect();
+    assert_eq!(direct.len(), 2, "direct addresses: {direct:?}");
     let mut website = website_channel.split();
     let mut wallet = wallet_channel.split();
     exchange(&mut website, &mut wallet, 1_000).await;

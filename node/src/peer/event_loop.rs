@@ -137,15 +137,12 @@ pub(super) async fn start(config: &PeerConfig, node: PeerId) -> Result<Started, 
         .accept(CHANNEL_PROTOCOL)
         .map_err(|e| PeerError::Join(e.to_string()))?;
     let listen_err = |e: &dyn std::fmt::Display| PeerError::Join(e.to_string());
-    let webrtc = if config.direct {
-        Some(
-            swarm
-                .listen_on(config.webrtc_listen.clone())
-                .map_err(|e| listen_err(&e))?,
-        )
-    } else {
-        None
-    };
+    let mut webrtc = Vec::new();
+    if config.direct {
+        for addr in &config.webrtc_listen {
+            webrtc.push(swarm.listen_on(addr.clone()).map_err(|e| listen_err(&e))?);
+        }
+    }
     if let Some(addr) = &config.tcp_listen {
         swarm.listen_on(addr.clone()).map_err(|e| listen_err(&e))?;
     }
@@ -192,14 +189,14 @@ impl EventLoop {
     /// addresses (direct first, then the relayed circuit).
     async fn join(
         &mut self,
-        mut webrtc: Option<ListenerId>,
+        mut webrtc: Vec<ListenerId>,
         mut circuit: Option<Multiaddr>,
     ) -> Result<Vec<Multiaddr>, PeerError> {
         let me = *self.swarm.local_peer_id();
         let (mut direct, mut relayed) = (Vec::new(), Vec::new());
         let mut relay: Option<ListenerId> = None;
         let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
-        while webrtc.is_some()
+        while !webrtc.is_empty()
             || circuit.is_some()
             || relay.is_some()
             || self.node_topics.len() < SHARDS
@@ -213,9 +210,9 @@ impl EventLoop {
                     address,
                 } => {
                     let full = with_peer(address.clone(), me);
-                    if Some(*listener_id) == webrtc {
+                    if let Some(i) = webrtc.iter().position(|id| id == listener_id) {
                         direct.push(full);
-                        webrtc = None;
+                        webrtc.swap_remove(i);
                     } else if Some(*listener_id) == relay {
                         relayed.push(full);
                         relay = None;
@@ -225,7 +222,7 @@ impl EventLoop {
                     listener_id,
                     reason,
                     ..
-                } if Some(*listener_id) == webrtc || Some(*listener_id) == relay => {
+                } if webrtc.contains(listener_id) || Some(*listener_id) == relay => {
                     return Err(PeerError::Join(format!("listener closed: {reason:?}")));
                 }
                 // Reserve only once connected: a second dial to the node while the first is

@@ -69,9 +69,12 @@ pub struct PeerConfig {
     /// A TCP address to accept connections on, which hole punching needs (it upgrades relayed
     /// connections over TCP). Default none.
     pub tcp_listen: Option<Multiaddr>,
-    /// Where to accept direct connections. Default `/ip4/127.0.0.1/udp/0/webrtc-direct`;
-    /// a public peer uses its public IP.
-    pub webrtc_listen: Multiaddr,
+    /// Where to accept direct connections, a UDP socket each. The website dials them all at
+    /// once and keeps the first to connect: libp2p-webrtc sometimes leaves a handshake
+    /// unanswered, and its socket then routes every later dial from the same address to that
+    /// handshake until it times out (10 s), so only another socket can answer in time.
+    /// Default twice `/ip4/127.0.0.1/udp/0/webrtc-direct`; a public peer uses its public IP.
+    pub webrtc_listen: Vec<Multiaddr>,
     /// How long pairing may take before it gives up. Default 60 s.
     pub pair_timeout: Duration,
     /// How long a relayed connection waits for hole punching before it is used as it is.
@@ -89,14 +92,18 @@ impl PeerConfig {
             relay: true,
             hole_punch: true,
             tcp_listen: None,
-            webrtc_listen: "/ip4/127.0.0.1/udp/0/webrtc-direct"
-                .parse()
-                .expect("static multiaddr"),
+            webrtc_listen: vec![loopback_webrtc(), loopback_webrtc()],
             pair_timeout: Duration::from_secs(60),
             hole_punch_wait: Duration::from_secs(3),
             direct_attempts: 2,
         }
     }
+}
+
+fn loopback_webrtc() -> Multiaddr {
+    "/ip4/127.0.0.1/udp/0/webrtc-direct"
+        .parse()
+        .expect("static multiaddr")
 }
 
 /// Why a native peer failed.
