@@ -21,18 +21,7 @@ if [ -f "$PIDS" ]; then
   fi
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "installing redis-server" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq redis-server >&2 || { apt-get update -qq >&2 && apt-get install -y -qq redis-server >&2; }
-fi
-if ! command -v node >/dev/null 2>&1; then
-  echo "node is not on PATH" >&2
-  exit 1
-fi
-if [ ! -d node_modules ]; then
-  npm ci --no-audit --no-fund >&2
-fi
+bash ./install.sh
 
 # Thousands of sockets per process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
