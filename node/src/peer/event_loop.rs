@@ -10,7 +10,8 @@ use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, MessageAcceptance, MessageAuthenticity};
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent, dial_opts::DialOpts};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, Swarm, dcutr, identify, identity, noise, ping, relay, request_response, tcp,
     yamux,
@@ -273,7 +274,11 @@ impl EventLoop {
                 }
             }
             Command::Dial(peer, addrs) => {
-                let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+                // Beside a dial still under way, too: a stalled one gets the next address.
+                let opts = DialOpts::peer_id(peer)
+                    .condition(PeerCondition::Disconnected)
+                    .addresses(addrs)
+                    .build();
                 if let Err(err) = self.swarm.dial(opts) {
                     // A pairing waiting on this dial must hear that it will not come.
                     tracing::debug!(%peer, %err, "dialling the other peer failed");

@@ -16,6 +16,7 @@
 //! ```
 
 mod channel;
+mod dials;
 mod event_loop;
 pub(crate) mod seal;
 
@@ -26,12 +27,14 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use liquid_mesh_proto::{self as proto, Hello};
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
+use tokio::time::Instant;
 
 pub use channel::{Channel, ChannelReceiver, ChannelSender, Path};
 pub use seal::Invitation;
 
 use crate::hub::Authenticated;
 use crate::mesh::wire::sealed_shard_key;
+use dials::{Dials, Next};
 use event_loop::{Command, PeerEvent};
 use seal::PairingKeys;
 
@@ -69,19 +72,25 @@ pub struct PeerConfig {
     /// A TCP address to accept connections on, which hole punching needs (it upgrades relayed
     /// connections over TCP). Default none.
     pub tcp_listen: Option<Multiaddr>,
-    /// Where to accept direct connections, a UDP socket each. The website dials them all at
-    /// once and keeps the first to connect: libp2p-webrtc sometimes leaves a handshake
-    /// unanswered, and its socket then routes every later dial from the same address to that
-    /// handshake until it times out (10 s), so only another socket can answer in time.
-    /// Default twice `/ip4/127.0.0.1/udp/0/webrtc-direct`; a public peer uses its public IP.
+    /// Where to accept direct connections, a UDP socket each. libp2p-webrtc sometimes leaves a
+    /// handshake unanswered, and its socket then routes every later dial from the same address
+    /// to that handshake until it times out (10 s): a redial can only be answered by another
+    /// socket (see `direct_stall`). Default twice `/ip4/127.0.0.1/udp/0/webrtc-direct`; a public
+    /// peer uses its public IP.
     pub webrtc_listen: Vec<Multiaddr>,
     /// How long pairing may take before it gives up. Default 60 s.
     pub pair_timeout: Duration,
     /// How long a relayed connection waits for hole punching before it is used as it is.
     pub hole_punch_wait: Duration,
-    /// Direct dials tried before the relay: a WebRTC handshake whose packets are delayed on a
-    /// busy host fails once and then succeeds. Default 2.
+    /// Rounds of direct dials (each of the other peer's direct addresses once) before the relay:
+    /// a WebRTC handshake whose packets are delayed on a busy host fails once and then succeeds.
+    /// Default 2.
     pub direct_attempts: u32,
+    /// How long a direct dial may go unanswered before the next direct address is dialled
+    /// beside it. A bare libp2p-webrtc dial on loopback takes ~210 ms (p99 ~215 ms). Dialling
+    /// every address at once would answer as fast, but costs a second handshake per pairing
+    /// and leaves the wallet a second connection the website dropped. Default 500 ms.
+    pub direct_stall: Duration,
 }
 
 impl PeerConfig {
@@ -96,6 +105,7 @@ impl PeerConfig {
             pair_timeout: Duration::from_secs(60),
             hole_punch_wait: Duration::from_secs(3),
             direct_attempts: 2,
+            direct_stall: Duration::from_millis(500),
         }
     }
 }
@@ -209,11 +219,8 @@ impl Peer {
         });
         let shard_key = sealed_shard_key(&keys.tag);
         let mut other: Option<(PeerId, Vec<Multiaddr>)> = None;
-        // Direct addresses and the dials of them left, then the relayed addresses to try once
-        // every direct dial failed (website only).
-        let mut direct: Vec<Multiaddr> = Vec::new();
-        let mut direct_left = self.config.direct_attempts.max(1);
-        let mut fallback: Vec<Multiaddr> = Vec::new();
+        // The website's dials of the wallet, once its hello names its addresses.
+        let mut dials: Option<Dials> = None;
         let mut connected: Option<bool> = None;
         // Connections that opened before we knew who the other peer is (its hello may reach us
         // after it already dialled us).
@@ -230,7 +237,15 @@ impl Peer {
             proto::Body::Sealed(hello),
         )));
         while connected.is_none() {
+            let stall_at = dials.as_ref().and_then(Dials::stall_deadline);
             tokio::select! {
+                _ = sleep_until_some(stall_at) => {
+                    let (Some(dials), Some((peer, _))) = (dials.as_mut(), &other) else { continue };
+                    if let Some(addrs) = dials.stalled(Instant::now()) {
+                        tracing::debug!(%peer, "direct dial stalled; dialling the next socket beside it");
+                        self.command(Command::Dial(*peer, addrs)).await?;
+                    }
+                }
                 event = events.recv() => match event {
                     Ok(PeerEvent::Sealed(sealed)) if sealed.tag == keys.tag => {
                         let Some((peer, addrs)) = self.check_hello(&keys, &sealed, role)? else {
@@ -244,14 +259,14 @@ impl Peer {
                             continue;
                         }
                         if role == Role::Website {
-                            let (offered, relayed) = self.dial_plan(&addrs);
-                            let first = if offered.is_empty() { relayed } else {
-                                fallback = relayed;
-                                direct = offered;
-                                direct_left -= 1;
-                                direct.clone()
-                            };
-                            if !first.is_empty() {
+                            let (direct, relayed) = self.dial_plan(&addrs);
+                            let plan = dials.insert(Dials::new(
+                                direct,
+                                relayed,
+                                self.config.direct_attempts,
+                                self.config.direct_stall,
+                            ));
+                            if let Some(first) = plan.first(Instant::now()) {
                                 self.command(Command::Dial(peer, first)).await?;
                             } else if !early.contains_key(&peer) {
                                 return Err(PeerError::Unreachable("it offers no address we may dial".into()));
@@ -271,21 +286,19 @@ impl Peer {
                         punched.insert(peer);
                     }
                     Ok(PeerEvent::DialFailed { peer })
-                        if role == Role::Website && other.as_ref().is_some_and(|(p, _)| *p == peer) => {
-                        let addrs = if !direct.is_empty() && direct_left > 0 {
-                            direct_left -= 1;
-                            tracing::debug!(%peer, "direct dial failed; trying again");
-                            direct.clone()
-                        } else {
-                            tracing::debug!(%peer, "direct dials failed; trying the relay");
-                            direct.clear();
-                            std::mem::take(&mut fallback)
-                        };
-                        // Nothing left to try: say so now rather than at the pairing timeout.
-                        if addrs.is_empty() {
-                            return Err(PeerError::Unreachable("every dial of it failed".into()));
+                        if other.as_ref().is_some_and(|(p, _)| *p == peer) => {
+                        let Some(dials) = dials.as_mut() else { continue };
+                        match dials.failed(Instant::now()) {
+                            Next::Wait => tracing::debug!(%peer, "a dial failed; another is under way"),
+                            Next::Dial(addrs) => {
+                                tracing::debug!(%peer, "a dial failed; trying the next address");
+                                self.command(Command::Dial(peer, addrs)).await?;
+                            }
+                            // Nothing left to try: say so now rather than at the pairing timeout.
+                            Next::GiveUp => {
+                                return Err(PeerError::Unreachable("every dial of it failed".into()));
+                            }
                         }
-                        self.command(Command::Dial(peer, addrs)).await?;
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -397,6 +410,14 @@ impl Peer {
             .send(command)
             .await
             .map_err(|_| PeerError::Stopped)
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
