@@ -45,7 +45,13 @@ try {
   const websiteReady = website.evaluate((id) => window.runWebsite(id), requestId);
   await website.waitForTimeout(300);
   const walletReady = wallet.evaluate((id) => window.runWallet(id), requestId);
-  const [websiteSide, walletSide] = await Promise.all([websiteReady, walletReady]);
+  // page.evaluate has no timeout of its own: a pairing that never completes must fail here,
+  // saying which side hung, not at the test's 120 s limit with every log lost.
+  const within = (promise, side) => Promise.race([promise, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`${side} did not pair within ${2 * timeout} ms`)), 2 * timeout)
+      .unref())]);
+  const [websiteSide, walletSide] = await Promise.all([
+    within(websiteReady, "the website"), within(walletReady, "the wallet")]);
   if (shots) await website.screenshot({ path: `${shots}/website-paired.png` });
 
   await wallet.evaluate(() => window.channel.send("hello from the wallet"));
