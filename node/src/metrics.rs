@@ -259,6 +259,12 @@ impl Collector for Live {
             "Gossip messages sent (a batch carries several events)",
             mesh.gossiped,
         )?;
+        counter(
+            e,
+            "mesh_deferred",
+            "Signals of pairs wholly on this node, sent to other nodes a moment later",
+            mesh.deferred,
+        )?;
         Ok(())
     }
 }

@@ -89,6 +89,7 @@ pub fn publish_burst(node: &TestNode, request_id: &str, count: u64) -> liquid_me
             payload: std::sync::Arc::new(burst_candidate(n)),
             origin: Origin::Local(77),
             sender: "burst".into(),
+            pair_here: false,
         });
     }
     room

@@ -9,7 +9,7 @@ use liquid_mesh_tests::js::JsSocket;
 use liquid_mesh_tests::mesh::{start_mesh, wait_for_peers};
 use liquid_mesh_tests::node::new_postgres_database;
 use liquid_mesh_tests::pairing::{
-    ANSWER_SDP, OFFER_SDP, answer, expect_offer, pair, send_offer, session_of,
+    ANSWER_SDP, OFFER_SDP, answer, candidate, expect_offer, pair, send_offer, session_of,
 };
 use liquid_mesh_tests::raw_peer::RawPeer;
 use liquid_mesh_tests::{Backend, Wallet};
@@ -24,6 +24,65 @@ async fn two_nodes_pair_a_website_on_one_and_a_wallet_on_the_other() {
     pair(a, b, json!("019097ff-bb8c-7514-a0c6-5209d2405a4b"), true).await;
     pair(b, a, json!(0.6050027432326752), false).await;
     pair(b, a, json!(424242), true).await;
+    let deferred = a.mesh.counters().deferred + b.mesh.counters().deferred;
+    assert_eq!(deferred, 0, "a pair split across nodes waits for nothing");
+}
+
+/// A pair wholly on node A gets its signals at once, and B gets them a moment later in one
+/// gossip message. B keeps them, so a second socket of the website's session that lands on B (a
+/// tab behind a load balancer) still gets the offer; from then on B is sent signals at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_on_one_node_sends_the_others_its_signals_later_in_one_message() {
+    let shared = new_postgres_database().await;
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Postgres, |_, c| {
+        c.database_url = Some(shared.clone());
+        c.session_secret = Some("one origin, two nodes".into());
+        c.mesh.pair_here_delay = Duration::from_millis(500);
+    })
+    .await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let request_id = json!("pair-on-one-node");
+    let cookie = a.socket_cookie().await;
+    let mut website = JsSocket::connect(&a.url(""), Some(&cookie)).await;
+    let link = website
+        .emit_ack("link", vec![json!({"requestId": request_id})])
+        .await;
+    let mut wallet = Wallet::web(a);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    website.ack(link).await;
+    let mut wallet_socket = JsSocket::connect(&a.url(""), Some(&wallet.cookie())).await;
+    let both = json!({"requestId": request_id, "deviceCount": 2, "online": true});
+    website
+        .wait_for(|m| m["event"] == "presence" && m["args"][0] == both)
+        .await;
+    // Let the presence reports of the joins go out first.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let before = a.mesh.counters();
+    send_offer(&mut wallet_socket).await;
+    expect_offer(&mut website).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let after = a.mesh.counters();
+    assert_eq!(after.deferred - before.deferred, 4, "{before:?} {after:?}");
+    assert_eq!(
+        after.gossiped - before.gossiped,
+        1,
+        "the description and three candidates share one message: {before:?} {after:?}"
+    );
+
+    let mut second_tab = JsSocket::connect(&b.url(""), Some(&cookie)).await;
+    expect_offer(&mut second_tab).await;
+    wallet_socket
+        .emit("offer-candidate", vec![candidate(7)])
+        .await;
+    assert_eq!(
+        second_tab.event("offer-candidate").await,
+        vec![candidate(7)]
+    );
+    assert_eq!(website.event("offer-candidate").await, vec![candidate(7)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -453,6 +453,7 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         tracing::debug!(%err, "relaying a signal failed");
     }
     let signal = Signal {
+        pair_here: pair_is_here(socket, shared, &room),
         room,
         kind,
         payload: Arc::new(payload),
@@ -461,6 +462,24 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
     };
     lock(&shared.buffers).push(signal.clone(), bytes, Instant::now());
     shared.hub.publish_signal(signal);
+}
+
+/// Whether the sender's whole pair is here: another session has a socket of this bridge in
+/// `room`, and no other bridge or node reported a member of it. Rooms of wallets (clients that
+/// never link) have no presence, so their signals always count as wanted elsewhere.
+fn pair_is_here(socket: &SocketRef, shared: &Shared, room: &Room) -> bool {
+    let Room::Request(id) = room else {
+        return false;
+    };
+    if lock(&shared.remote_presence).contains_key(&id.key()) {
+        return false;
+    }
+    let sender = session_id_of(socket);
+    socket
+        .to(room.name())
+        .sockets()
+        .iter()
+        .any(|other| sender.is_none() || session_id_of(other) != sender)
 }
 
 pub(crate) async fn on_link(

@@ -101,6 +101,7 @@ mod tests {
             payload: Arc::new(json!(n)),
             origin: crate::hub::Origin::Local(1),
             sender: sender.into(),
+            pair_here: false,
         }
     }
 

@@ -104,6 +104,10 @@ pub struct Signal {
     pub origin: Origin,
     /// The sending socket, which does not get its own signal back.
     pub sender: String,
+    /// The whole pair has it already: every other member of its room is a socket of this bridge,
+    /// and no other bridge or node reported one. Other nodes keep it only for a socket that moves
+    /// there, so the mesh may send it a moment later in one message with others.
+    pub pair_here: bool,
 }
 
 /// How many distinct sessions one publisher has in a pair's room; the `presence` event sums
@@ -219,6 +223,7 @@ mod tests {
             payload: Arc::new(Value::Null),
             origin,
             sender: "s".into(),
+            pair_here: false,
         }
     }
 

@@ -23,6 +23,15 @@ impl Batches {
         self.envelopes.push((shard, envelope));
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.envelopes.is_empty()
+    }
+
+    /// Adds `later`'s envelopes after these.
+    pub(super) fn append(&mut self, mut later: Batches) {
+        self.envelopes.append(&mut later.envelopes);
+    }
+
     /// The gossip messages to publish and their shards, envelopes in the order added.
     pub(super) fn into_messages(self) -> Vec<(usize, Vec<u8>)> {
         let mut messages = Vec::new();

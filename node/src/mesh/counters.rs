@@ -12,6 +12,7 @@ pub struct MeshCounters {
     pub(super) synced: AtomicU64,
     pub(super) publish_failed: AtomicU64,
     pub(super) gossiped: AtomicU64,
+    pub(super) deferred: AtomicU64,
 }
 
 /// The counts at one moment.
@@ -34,6 +35,8 @@ pub struct MeshSnapshot {
     pub publish_failed: u64,
     /// Gossip messages this node sent: fewer than events published when batches formed.
     pub gossiped: u64,
+    /// Signals of pairs wholly on this node, sent after [`super::MeshConfig::pair_here_delay`].
+    pub deferred: u64,
 }
 
 impl MeshCounters {
@@ -52,6 +55,7 @@ impl MeshCounters {
             synced: read(&self.synced),
             publish_failed: read(&self.publish_failed),
             gossiped: read(&self.gossiped),
+            deferred: read(&self.deferred),
         }
     }
 }

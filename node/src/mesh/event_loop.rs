@@ -124,6 +124,10 @@ pub(super) struct EventLoop {
     redial_max: Duration,
     commands: mpsc::Receiver<Command>,
     counters: Arc<MeshCounters>,
+    /// Signals whose pair is wholly here, waiting until `pair_here_delay` has passed or another
+    /// signal goes out (they go first, so every room's signals leave in order).
+    deferred: Batches,
+    pair_here_delay: Duration,
 }
 
 impl EventLoop {
@@ -159,6 +163,8 @@ impl EventLoop {
             redial_max: config.redial_max,
             commands,
             counters,
+            deferred: Batches::default(),
+            pair_here_delay: config.pair_here_delay,
         }
     }
 
@@ -178,6 +184,8 @@ impl EventLoop {
         let mut presence = self.hub.subscribe_presence();
         let mut sessions = self.hub.subscribe_session_changes();
         let mut tick = tokio::time::interval(TICK);
+        let deferred_due = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(deferred_due);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -192,7 +200,16 @@ impl EventLoop {
                         self.publish_local(room.name(), body, Some(keep));
                     }
                 }
-                event = signals.recv() => self.publish_signals(event, &mut signals),
+                event = signals.recv() => {
+                    if self.publish_signals(event, &mut signals) {
+                        deferred_due
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + self.pair_here_delay);
+                    }
+                }
+                () = &mut deferred_due, if !self.deferred.is_empty() => {
+                    self.publish_deferred(Batches::default());
+                }
                 event = presence.recv() => {
                     if let Some(report) = local(event, |p| p.origin) {
                         let (room, body) = wire::presence(&report);
@@ -221,13 +238,15 @@ impl EventLoop {
     }
 
     /// Publishes a local signal and every other one already waiting on the hub, a shard's worth
-    /// at a time (see [`Batches`]).
+    /// at a time (see [`Batches`]); signals whose pair is here wait (see
+    /// [`MeshConfig::pair_here_delay`]). Returns whether the first of those started waiting.
     fn publish_signals(
         &mut self,
         first: Result<crate::hub::Signal, broadcast::error::RecvError>,
         signals: &mut broadcast::Receiver<crate::hub::Signal>,
-    ) {
+    ) -> bool {
         let keep = self.retention.signals;
+        let was_waiting = !self.deferred.is_empty();
         let mut batches = Batches::default();
         let mut next = Some(first);
         let mut gathered = 0;
@@ -235,7 +254,13 @@ impl EventLoop {
             if let Some(signal) = local(event, |s| s.origin) {
                 let (room, body) = wire::signal(&signal);
                 if let Some(bytes) = self.record_local(body, Some(keep)) {
-                    batches.add(shard_of(&room.name()), bytes);
+                    let shard = shard_of(&room.name());
+                    if signal.pair_here && !self.pair_here_delay.is_zero() {
+                        MeshCounters::add(&self.counters.deferred);
+                        self.deferred.add(shard, bytes);
+                    } else {
+                        batches.add(shard, bytes);
+                    }
                 }
             }
             gathered += 1;
@@ -249,6 +274,16 @@ impl EventLoop {
                 };
             }
         }
+        if !batches.is_empty() {
+            self.publish_deferred(batches);
+        }
+        !was_waiting && !self.deferred.is_empty()
+    }
+
+    /// Publishes the waiting signals, then `after`.
+    fn publish_deferred(&mut self, after: Batches) {
+        let mut batches = std::mem::take(&mut self.deferred);
+        batches.append(after);
         for (shard, message) in batches.into_messages() {
             self.gossip(shard, message);
         }

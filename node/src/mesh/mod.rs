@@ -51,6 +51,11 @@ pub struct MeshConfig {
     /// gossips about once per shard, so a short beat keeps that pause short (see
     /// [`gossipsub_config`]).
     pub heartbeat: Duration,
+    /// How long a signal whose pair is wholly on this node may wait before it goes to the other
+    /// nodes ([`crate::hub::Signal::pair_here`]). They only keep it, for a socket that moves
+    /// there, so waiting costs no one time and lets such signals share one gossip message: at
+    /// 2,000 a second, 100 per message instead of one. Default 50 ms; zero sends them at once.
+    pub pair_here_delay: Duration,
     /// Envelopes kept for peers that connect later (see [`recent`]): default 10,000 or 6 MiB.
     pub recent_count: usize,
     pub recent_bytes: usize,
@@ -79,6 +84,7 @@ impl Default for MeshConfig {
             redial_max: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(3600),
             heartbeat: Duration::from_millis(250),
+            pair_here_delay: Duration::from_millis(50),
             recent_count: 10_000,
             recent_bytes: 6 * 1024 * 1024,
             max_connections_per_peer: 4,

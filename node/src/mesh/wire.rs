@@ -144,6 +144,7 @@ pub(crate) fn incoming(body: Body, origin: Origin) -> Result<Incoming, WireError
                 payload: Arc::new(payload),
                 origin,
                 sender: String::new(),
+                pair_here: false,
             })
         }
         Body::Sealed(sealed) => Incoming::Sealed(sealed),
@@ -242,6 +243,7 @@ mod tests {
             payload: Arc::new(payload.clone()),
             origin: Origin::Local(5),
             sender: "sid".into(),
+            pair_here: true,
         };
         let Ok(Incoming::Signal(back)) = round_trip(signal(&sent).1) else {
             panic!("signal lost")
