@@ -54,15 +54,15 @@ def wait_until(what, check, seconds=60):
 
 
 class Mesh:
-    """Two liquid-mesh nodes, the second bootstrapping from the first."""
+    """Liquid-mesh nodes (two by default), each bootstrapping from the one before."""
 
-    def __init__(self, base_port, extra_env=None):
+    def __init__(self, base_port, extra_env=None, nodes=2):
         self.dir = tempfile.mkdtemp(prefix="liquid-mesh-bench-")
         self.procs = []
         self.urls = []
         self.p2p = []
         bootstrap = ""
-        for i in range(2):
+        for i in range(nodes):
             port, p2p = base_port + 10 * i, base_port + 10 * i + 1
             env = {
                 "PATH": os.environ["PATH"],
@@ -93,7 +93,7 @@ class Mesh:
             bootstrap = f"/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer}"
             self.p2p.append(bootstrap)
         wait_until("the mesh", lambda: all(
-            len(get_json(u + "/health")["mesh"]["peers"]) == 1 for u in self.urls))
+            len(get_json(u + "/health")["mesh"]["peers"]) == min(1, nodes - 1) for u in self.urls))
         self.pids = [p.pid for p in self.procs]
 
     def stop(self):
@@ -219,6 +219,15 @@ def main():
     finally:
         system.stop()
 
+    # The floor of our stack at this rate: one node with no mesh peer, where a signal costs the
+    # Socket.IO bridge alone (a reader, a writer, the session view, the room).
+    print("liquid-mesh: relay on one node with no peer", file=sys.stderr)
+    system = Mesh(26200, nodes=1)
+    try:
+        results["liquid-mesh"]["relay_alone"] = relay(system, 0, 0, 100, 10, seconds)
+    finally:
+        system.stop()
+
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
     print_table(results)
@@ -264,6 +273,13 @@ def print_table(results):
             cpu_per_thousand(base[base_key]), "{:.3f}")
         row(f"{label}: lost + duplicated", ours[key]["lost"] + ours[key]["duplicated"],
             base[base_key]["lost"] + base[base_key]["duplicated"], "{:.0f}")
+    if "relay_alone" in ours:
+        label = "same-node relay, 2,000 msg/s, one node with no peer (the bridge's floor)"
+        for q in ["p50", "p99"]:
+            row(f"{label}: latency {q} (ms)", ours["relay_alone"]["latency"][q],
+                base["relay_same"]["latency"][q])
+        row(f"{label}: server CPU s per 1,000 msgs", cpu_per_thousand(ours["relay_alone"]),
+            cpu_per_thousand(base["relay_same"]), "{:.3f}")
     for key, label in [("link_same_sequential", "link, same node, sequential"),
                        ("link_cross_sequential", "link, cross-node, sequential"),
                        ("link_cross_20", "link, cross-node, 20 concurrent")]:
