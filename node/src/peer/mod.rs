@@ -421,11 +421,25 @@ async fn sleep_until_some(at: Option<Instant>) {
     }
 }
 
-/// Publishes a hello every 300 ms until aborted (or the peer stops).
+/// Gaps between a peer's hellos: the first ones close together, because a hello published before
+/// the other peer's node has this one in its gossip mesh is lost, and the other side then waits
+/// for the next. Measured, 100 pairings at a time beside a 208 ms dial: p99 303–304 ms with a
+/// 300 ms period from the start (in one benchmark run, one pairing in ten), 214–216 ms with these.
+const ANNOUNCE_GAPS_MS: [u64; 3] = [50, 100, 150];
+/// The gap after those, until the pairing ends.
+const ANNOUNCE_PERIOD: Duration = Duration::from_millis(300);
+
+/// Publishes a hello at once, 50, 150 and 300 ms later, then every 300 ms until aborted (or the
+/// peer stops).
 async fn announce(commands: mpsc::Sender<Command>, shard_key: String, hello: proto::Body) {
-    let mut tick = tokio::time::interval(Duration::from_millis(300));
-    loop {
-        tick.tick().await;
+    let gaps = ANNOUNCE_GAPS_MS
+        .into_iter()
+        .map(Duration::from_millis)
+        .chain(std::iter::repeat(ANNOUNCE_PERIOD));
+    let mut next = tokio::time::Instant::now();
+    for gap in std::iter::once(Duration::ZERO).chain(gaps) {
+        next += gap;
+        tokio::time::sleep_until(next).await;
         if commands
             .send(Command::Publish(shard_key.clone(), hello.clone()))
             .await
