@@ -71,7 +71,10 @@ pub(super) async fn build_swarm(
         .map_err(|e| transport(&e))?
         .with_behaviour(|key, relay_client| behaviour(key, relay_client, heartbeat, limits))
         .map_err(|e| transport(&e))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(idle)
+                .with_per_connection_event_buffer_size(RECEIVED_AHEAD)
+        })
         .build();
     Ok(swarm)
 }
@@ -155,6 +158,13 @@ const MESSAGE_CACHE_SPAN: Duration = Duration::from_secs(5);
 fn beats_in(span: Duration, heartbeat: Duration) -> usize {
     (span.as_millis() / heartbeat.as_millis().max(1)).max(1) as usize
 }
+
+/// Messages (gossip RPCs, each under the transmit limit) a connection may have read ahead of the
+/// swarm task. libp2p's default, 7, made a connection stop reading whenever the swarm task fell
+/// a few messages behind; under a burst the sender's queue then grew until gossipsub dropped
+/// messages. Measured at 20,000 msg/s offered across two nodes: 7 delivered 88% (p99 7.2 s), 32
+/// delivered 99%, 64 all of them (p99 0.64 s). At most 64 × 80 KiB waits per connection.
+const RECEIVED_AHEAD: usize = 64;
 
 /// How long a message may wait in a connection's send queue before gossipsub drops it.
 const QUEUE_PATIENCE: Duration = Duration::from_secs(10);
