@@ -154,7 +154,7 @@ def cpu_per_thousand(report):
 
 
 # Signals per second each side of each of the 1,000 pairs sends (×2,000 = offered msg/s).
-THROUGHPUT_STEPS = [2.5, 5, 10, 20]
+THROUGHPUT_STEPS = [2.5, 5, 10, 15, 20]
 
 
 def main():
