@@ -163,7 +163,7 @@ fn beats_in(span: Duration, heartbeat: Duration) -> usize {
 /// swarm task. libp2p's default, 7, made a connection stop reading whenever the swarm task fell
 /// a few messages behind; under a burst the sender's queue then grew until gossipsub dropped
 /// messages. Measured at 20,000 msg/s offered across two nodes, near what two cores carry: 7
-/// delivered 80-88% (p99 5.8-7.2 s), 32 99%, 64 all of them (p99 0.64-1.4 s). Far past capacity
+/// delivered 88-90% (p99 5.8-7.2 s), 32 99%, 64 all of them (p99 0.64-1.4 s). Far past capacity
 /// (40,000 offered) it does not help: 6,200 msg/s delivered against 8,200 with 7, twice each,
 /// since the receiver then spends its CPU on more messages that are already late. At most
 /// 64 × 80 KiB waits per connection.
