@@ -42,6 +42,53 @@ pub async fn pair(
     request_id: Value,
     wallet_first: bool,
 ) {
+    let (mut website, wallet) = link(website_node, wallet_node, request_id, wallet_first).await;
+
+    // The wallet's socket carries its HTTP session.
+    let mut wallet_socket = JsSocket::connect(&wallet_node.url(""), Some(&wallet.cookie())).await;
+    send_offer(&mut wallet_socket).await;
+    expect_offer(&mut website).await;
+    answer(&mut website, &mut wallet_socket, 9).await;
+
+    // Nobody gets their own signals back, and nothing arrives twice.
+    let quiet = Duration::from_millis(300);
+    assert!(
+        website
+            .events_within("answer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        website
+            .events_within("offer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("offer-description", quiet)
+            .await
+            .is_empty()
+    );
+    assert!(
+        wallet_socket
+            .events_within("answer-candidate", quiet)
+            .await
+            .is_empty()
+    );
+    website.close().await;
+    wallet_socket.close().await;
+}
+
+/// A website's socket on `website_node` links `request_id` and a web wallet on `wallet_node`
+/// registers for it (first, or after the link is parked); checks the link's ack and the
+/// website's session, and returns the linked website socket and the wallet.
+pub async fn link(
+    website_node: &impl Endpoint,
+    wallet_node: &impl Endpoint,
+    request_id: Value,
+    wallet_first: bool,
+) -> (JsSocket, Wallet) {
     let website_cookie = socket_cookie(website_node).await;
     let mut website = JsSocket::connect(&website_node.url(""), Some(&website_cookie)).await;
     // socket.io-client starts on long-polling and upgrades to a WebSocket.
@@ -89,41 +136,7 @@ pub async fn pair(
             "{session}"
         );
     }
-
-    // The wallet's socket carries its HTTP session.
-    let mut wallet_socket = JsSocket::connect(&wallet_node.url(""), Some(&wallet.cookie())).await;
-    send_offer(&mut wallet_socket).await;
-    expect_offer(&mut website).await;
-    answer(&mut website, &mut wallet_socket, 9).await;
-
-    // Nobody gets their own signals back, and nothing arrives twice.
-    let quiet = Duration::from_millis(300);
-    assert!(
-        website
-            .events_within("answer-description", quiet)
-            .await
-            .is_empty()
-    );
-    assert!(
-        website
-            .events_within("offer-candidate", quiet)
-            .await
-            .is_empty()
-    );
-    assert!(
-        wallet_socket
-            .events_within("offer-description", quiet)
-            .await
-            .is_empty()
-    );
-    assert!(
-        wallet_socket
-            .events_within("answer-candidate", quiet)
-            .await
-            .is_empty()
-    );
-    website.close().await;
-    wallet_socket.close().await;
+    (website, wallet)
 }
 
 /// The wallet sends its offer: a description and three candidates.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use liquid_mesh_tests::js::{JsSocket, run_script, spawn_script};
-use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, pair, session_of};
+use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, link, pair, session_of};
 use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -266,4 +266,42 @@ async fn an_event_sent_right_after_connecting_is_never_lost() {
     let count = 2000;
     let lines = run_script("burst.mjs", &[&node.url(""), &count.to_string()], None).await;
     assert_eq!(lines[0], json!({"sent": count, "acked": count}));
+}
+
+/// A burst of a wallet's socket, over long-polling and then its WebSocket, reaches the website
+/// whole and in order while the wallet's session keeps changing: after each change the next
+/// signal waits for the session to be read again, those behind it queue, later ones are relayed
+/// as they are read, and none passes another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_across_session_changes_arrives_whole_and_in_order() {
+    const BURST: u32 = 600;
+    let node = TestNode::start(Backend::Sqlite, |_| {}).await;
+    let (mut website, wallet) = link(&node, &node, json!("burst-across-changes"), true).await;
+    let mut wallet_socket = JsSocket::connect(&node.url(""), Some(&wallet.cookie())).await;
+    for n in 0..BURST {
+        if n % 10 == 5 {
+            // Writes a challenge into the wallet's session, which drops its sockets' views.
+            let (status, _) = wallet
+                .post("/attestation/request", &wallet.attestation_request_body())
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        wallet_socket
+            .emit("offer-candidate", vec![candidate(n)])
+            .await;
+    }
+    for n in 0..BURST {
+        assert_eq!(
+            website.event("offer-candidate").await,
+            vec![candidate(n)],
+            "candidate {n} of {BURST}"
+        );
+    }
+    assert!(
+        website
+            .events_within("offer-candidate", Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "nothing twice"
+    );
 }
