@@ -3,6 +3,7 @@
 //! a wallet on another pair as if they shared one server (the original's Redis, replaced).
 //!
 //! One task owns the swarm ([`event_loop`]); the rest of the node talks to it through [`Mesh`].
+//! The swarm and its connections run on a thread of their own, on a single-threaded runtime.
 
 mod batch;
 mod behaviour;
@@ -116,6 +117,8 @@ pub enum MeshError {
     Listen { addr: Multiaddr, reason: String },
     #[error("bootstrap address {0} must end in /p2p/<peer id>")]
     BootstrapPeer(Multiaddr),
+    #[error("starting the mesh thread: {0}")]
+    Thread(String),
 }
 
 /// The mesh task has stopped (the node is shutting down).
@@ -166,7 +169,8 @@ pub struct Mesh {
     listening: Arc<Vec<Multiaddr>>,
     commands: mpsc::Sender<Command>,
     counters: Arc<MeshCounters>,
-    _task: Arc<AbortOnDrop>,
+    /// Dropped with the last handle, which stops the mesh thread.
+    _stop: Arc<oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for Mesh {
@@ -188,12 +192,67 @@ impl Drop for AbortOnDrop {
 impl Mesh {
     /// Loads (or creates) the node's identity in `data_dir`, listens, and starts the task that
     /// joins `hub` to the mesh. Returns once every listener has an address.
+    ///
+    /// The swarm, its connections and its timers run on a thread of their own with a
+    /// single-threaded runtime. On the node's runtime every gossip message woke the other worker
+    /// thread for tasks the first had already run. Measured A/B across two nodes (five runs at
+    /// 2,000 msg/s, two at 20,000): p99 2.22 → 1.57 ms and 0.214 → 0.206 server CPU-s per 1,000
+    /// messages at 2,000 msg/s; p50 115 → 62 ms and p99 380–654 → 210–217 ms at 20,000.
     pub async fn start(
         config: &MeshConfig,
         retention: Retention,
         hub: Hub,
         data_dir: &Path,
     ) -> Result<Self, MeshError> {
+        let (started_tx, started) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (config, data_dir) = (config.clone(), data_dir.to_owned());
+        let thread = move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    let _ = started_tx.send(Err(MeshError::Thread(err.to_string())));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let event_loop = match Self::prepare(&config, retention, hub, &data_dir).await {
+                    Ok((event_loop, mesh)) => {
+                        let _ = started_tx.send(Ok(mesh));
+                        event_loop
+                    }
+                    Err(err) => {
+                        let _ = started_tx.send(Err(err));
+                        return;
+                    }
+                };
+                tokio::select! {
+                    () = event_loop.run() => {}
+                    _ = stopped => {}
+                }
+            });
+        };
+        std::thread::Builder::new()
+            .name("mesh".into())
+            .spawn(thread)
+            .map_err(|err| MeshError::Thread(err.to_string()))?;
+        let mut mesh = started
+            .await
+            .map_err(|_| MeshError::Thread("the mesh thread ended while starting".into()))??;
+        mesh._stop = Arc::new(stop);
+        Ok(mesh)
+    }
+
+    /// Everything [`Mesh::start`] does on the mesh thread before the event loop runs.
+    async fn prepare(
+        config: &MeshConfig,
+        retention: Retention,
+        hub: Hub,
+        data_dir: &Path,
+    ) -> Result<(event_loop::EventLoop, Self), MeshError> {
         let keypair = identity::load_or_create(data_dir)?;
         let peer_id = keypair.public().to_peer_id();
         let bootstrap = config
@@ -236,14 +295,15 @@ impl Mesh {
             commands_rx,
             counters.clone(),
         );
-        let task = tokio::spawn(event_loop.run());
-        Ok(Self {
+        let mesh = Self {
             peer_id,
             listening: Arc::new(listening),
             commands,
             counters,
-            _task: Arc::new(AbortOnDrop(task)),
-        })
+            // Replaced by `start` with the one that stops the thread.
+            _stop: Arc::new(oneshot::channel().0),
+        };
+        Ok((event_loop, mesh))
     }
 
     /// This node's peer ID.
