@@ -219,7 +219,8 @@ impl Mesh {
                 }
             };
             runtime.block_on(async move {
-                let event_loop = match Self::prepare(&config, retention, hub, &data_dir).await {
+                let prepared = Self::prepare(&config, retention, hub, &data_dir, stop).await;
+                let event_loop = match prepared {
                     Ok((event_loop, mesh)) => {
                         let _ = started_tx.send(Ok(mesh));
                         event_loop
@@ -239,19 +240,19 @@ impl Mesh {
             .name("mesh".into())
             .spawn(thread)
             .map_err(|err| MeshError::Thread(err.to_string()))?;
-        let mut mesh = started
+        started
             .await
-            .map_err(|_| MeshError::Thread("the mesh thread ended while starting".into()))??;
-        mesh._stop = Arc::new(stop);
-        Ok(mesh)
+            .map_err(|_| MeshError::Thread("the mesh thread ended while starting".into()))?
     }
 
-    /// Everything [`Mesh::start`] does on the mesh thread before the event loop runs.
+    /// Everything [`Mesh::start`] does on the mesh thread before the event loop runs; `stop`
+    /// goes into the handles, whose last one drops it.
     async fn prepare(
         config: &MeshConfig,
         retention: Retention,
         hub: Hub,
         data_dir: &Path,
+        stop: oneshot::Sender<()>,
     ) -> Result<(event_loop::EventLoop, Self), MeshError> {
         let keypair = identity::load_or_create(data_dir)?;
         let peer_id = keypair.public().to_peer_id();
@@ -300,8 +301,7 @@ impl Mesh {
             listening: Arc::new(listening),
             commands,
             counters,
-            // Replaced by `start` with the one that stops the thread.
-            _stop: Arc::new(oneshot::channel().0),
+            _stop: Arc::new(stop),
         };
         Ok((event_loop, mesh))
     }
