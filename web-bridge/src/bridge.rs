@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -267,11 +266,10 @@ async fn register_handlers(socket: SocketRef) -> Result<(), std::convert::Infall
     Ok(())
 }
 
-/// Relays one signal of a socket, in the task that read it when nothing needs awaiting: the
-/// socket's cached session view is the one its rooms were last joined for. Otherwise (a view to
-/// read, rooms to change) the signal, and every signal after it while any waits, goes to the
-/// socket's relaying task, started with the first such signal, so two signals of one socket
-/// never pass each other. Waking a task for every signal cost more than relaying one.
+/// Hands one signal to the socket's relaying task. Relaying awaits the session store, and a task
+/// per event would let two signals of one socket pass each other, so signals queue in arrival
+/// order for one task, started with the socket's first signal (most sockets of an idle node
+/// never send one).
 pub(crate) fn queue_signal(
     socket: &SocketRef,
     io: &SocketIo,
@@ -280,46 +278,17 @@ pub(crate) fn queue_signal(
     payload: Value,
 ) {
     let state = SocketState::of(socket);
-    let payload = if state.in_flight.enter() {
-        match relay_at_once(socket, &state, shared, kind, payload) {
-            Ok(()) => return state.in_flight.done(),
-            Err(payload) => payload,
-        }
-    } else {
-        payload
-    };
     let queue = state
         .signals
         .get_or_init(|| relay_queue(io.clone(), shared.clone(), socket.id));
     if queue.try_send((kind, payload)).is_err() {
-        state.in_flight.done();
         shared.counters.signal_dropped();
         tracing::debug!(socket = %socket.id, "signal queue full; signal dropped");
     }
 }
 
-/// Relays a signal now if the socket's rooms are those of its cached view; else hands it back.
-fn relay_at_once(
-    socket: &SocketRef,
-    state: &SocketState,
-    shared: &Shared,
-    kind: SignalKind,
-    payload: Value,
-) -> Result<(), Value> {
-    let Some(view) = lock(&shared.views).get(socket.id) else {
-        return Err(payload);
-    };
-    match view.signal_room() {
-        Some(room) if state.joined_for(&view) => {
-            relay(socket, shared, room, kind, payload);
-            Ok(())
-        }
-        _ => Err(payload),
-    }
-}
-
-/// Starts the task that relays one socket's queued signals in order. It holds no reference to
-/// the socket (whose state holds the queue), so the queue closes and the task ends when the
+/// Starts the task that relays one socket's signals in order. It holds no reference to the
+/// socket (whose state holds the queue), so the queue closes and the task ends when the
 /// disconnected socket is dropped.
 fn relay_queue(io: SocketIo, shared: Arc<Shared>, sid: Sid) -> mpsc::Sender<(SignalKind, Value)> {
     let (queue, mut queued) = mpsc::channel::<(SignalKind, Value)>(SIGNAL_QUEUE);
@@ -327,7 +296,6 @@ fn relay_queue(io: SocketIo, shared: Arc<Shared>, sid: Sid) -> mpsc::Sender<(Sig
         while let Some((kind, payload)) = queued.recv().await {
             if let Some(socket) = io.get_socket(sid) {
                 on_signal(&socket, &shared, kind, payload).await;
-                SocketState::of(&socket).in_flight.done();
             }
         }
     });
@@ -388,7 +356,6 @@ async fn read_view(socket: &SocketRef, shared: &Shared) -> Option<SessionView> {
 async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> Vec<Room> {
     let state = SocketState::of(socket);
     let _held = state.rooms.lock().await;
-    state.set_joined(None);
     let wanted = view.rooms();
     let holding = state.holding();
     let mut wanted_names: HashSet<String> = HashSet::new();
@@ -422,7 +389,6 @@ async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> 
             let _ = socket.emit(signal.kind.event(), &*signal.payload);
         }
     }
-    state.set_joined(Some((view.clone(), holding)));
     joined
 }
 
@@ -476,12 +442,6 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
         return;
     };
-    relay(socket, shared, room, kind, payload);
-}
-
-/// Sends a signal to the other members of `room` here, keeps it for late joiners, and hands it
-/// to the hub for other bridges and nodes. Nothing in it waits.
-fn relay(socket: &SocketRef, shared: &Shared, room: Room, kind: SignalKind, payload: Value) {
     let bytes = json_len(&payload);
     if bytes > shared.config.max_signal_bytes {
         shared.counters.signal_dropped();
@@ -489,40 +449,19 @@ fn relay(socket: &SocketRef, shared: &Shared, room: Room, kind: SignalKind, payl
         return;
     }
     shared.counters.signal_local(kind);
-    let payload = Arc::new(payload);
-    let members = socket.to(room.name());
-    let sent = payload.clone();
-    finish_now(async move { members.emit(kind.event(), &*sent).await });
+    if let Err(err) = socket.to(room.name()).emit(kind.event(), &payload).await {
+        tracing::debug!(%err, "relaying a signal failed");
+    }
     let signal = Signal {
         pair_here: pair_is_here(socket, shared, &room),
         room,
         kind,
-        payload,
+        payload: Arc::new(payload),
         origin: Origin::Local(shared.id),
         sender: socket.id.to_string(),
     };
     lock(&shared.buffers).push(signal.clone(), bytes, Instant::now());
     shared.hub.publish_signal(signal);
-}
-
-/// Drives an emission to this bridge's sockets, which the local adapter completes in its first
-/// poll; one that had to wait would finish in a task of its own.
-fn finish_now<F>(emit: F)
-where
-    F: Future<Output = Result<(), socketioxide::BroadcastError>> + Send + 'static,
-{
-    let mut emit = Box::pin(emit);
-    match emit.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(Err(err)) => tracing::debug!(%err, "relaying a signal failed"),
-        Poll::Ready(Ok(())) => {}
-        Poll::Pending => {
-            tokio::spawn(async move {
-                if let Err(err) = emit.await {
-                    tracing::debug!(%err, "relaying a signal failed");
-                }
-            });
-        }
-    }
 }
 
 /// Whether the sender's whole pair is here: another session has a socket of this bridge in

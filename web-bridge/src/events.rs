@@ -14,8 +14,8 @@ use crate::bridge::{Shared, on_link, on_presence, queue_signal};
 use crate::hub::SignalKind;
 
 /// Dispatches a socket's events by name: `link` and `presence` each in a task of their own, as
-/// socketioxide runs an async handler; signals in place, in the task that read them (waking a
-/// worker for a task per signal cost more than the work).
+/// socketioxide runs an async handler; signals in place, in the task that read them, since
+/// they are only queued (waking a worker for a task per signal cost more than the work).
 pub(crate) struct SocketEvents;
 
 /// Tells socketioxide's handler impls apart from this one.

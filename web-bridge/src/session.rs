@@ -110,11 +110,7 @@ impl SessionView {
     /// Where the socket's signals go: its request's pair, else (baseline clients) its wallet's
     /// sockets. A socket with neither has nobody to talk to and its signals are dropped.
     pub fn signal_room(&self) -> Option<Room> {
-        match (&self.request_id, &self.wallet) {
-            (Some(id), _) => Some(Room::Request(id.clone())),
-            (None, Some(wallet)) => Some(Room::Wallet(wallet.clone())),
-            (None, None) => None,
-        }
+        self.rooms().into_iter().next()
     }
 }
 
