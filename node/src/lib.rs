@@ -34,5 +34,5 @@ pub mod tls;
 pub mod untrusted;
 
 pub use config::Config;
-pub use liquid_mesh_web_bridge::{hub, rate_limit, request_id};
+pub use liquid_mesh_web_bridge::{buffer, hub, rate_limit, request_id};
 pub use node::{Node, NodeError};

@@ -160,6 +160,31 @@ impl SocketIo {
         std::mem::replace(&mut self.incoming, mpsc::unbounded_channel().1)
     }
 
+    /// Waits until the socket hears that `devices` sessions share its pair, dropping what
+    /// arrives before.
+    pub async fn wait_for_presence(&mut self, devices: u64) {
+        let heard = tokio::time::timeout(crate::js::WAIT, async {
+            while let Some(incoming) = self.incoming.recv().await {
+                if let Incoming::Event(event, args) = incoming
+                    && event == "presence"
+                    && args[0]["deviceCount"] == devices
+                {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match heard {
+            Ok(true) => {}
+            Ok(false) => panic!("socket closed before presence of {devices} devices"),
+            Err(_) => panic!(
+                "no presence of {devices} devices within {:?}",
+                crate::js::WAIT
+            ),
+        }
+    }
+
     /// Waits for the ack with this id, dropping what arrives before it.
     pub async fn ack(&mut self, id: u64) -> Option<Vec<Value>> {
         loop {

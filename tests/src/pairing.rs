@@ -6,7 +6,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::js::JsSocket;
+use crate::eio::{Incoming, SocketIo};
+use crate::js::{JsSocket, WAIT};
 use crate::{Endpoint, Wallet, socket_cookie};
 
 pub const OFFER_SDP: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:Ab1/\r\na=sctp-port:5000\r\n";
@@ -171,4 +172,92 @@ pub async fn answer(website: &mut JsSocket, wallet: &mut JsSocket, n: u32) {
         vec![json!(ANSWER_SDP)]
     );
     assert_eq!(wallet.event("answer-candidate").await, vec![candidate(n)]);
+}
+
+/// Buffer limits for [`stream_through_link_completion`]: room for a whole stream (of at most
+/// 120, which a joiner's socket queue of 128 takes at once), so only a race between relaying and
+/// joining, not a bound, can lose a signal.
+pub fn roomy_buffer() -> liquid_mesh::buffer::BufferLimits {
+    liquid_mesh::buffer::BufferLimits {
+        count: 120,
+        bytes: 1 << 20,
+        ttl: Duration::from_secs(60),
+    }
+}
+
+/// Two sockets link `request_id`, the sender on `sender_node` first; once a wallet authenticates
+/// on the sender's node, the sender streams `count` candidates, 10 a millisecond, from the moment
+/// its own link is answered, while the receiver's link is still being completed. The receiver
+/// must get every candidate once, in order: those relayed before it joined the pair's room by
+/// replay, the rest live. The nodes' buffers must hold `count` signals (see [`roomy_buffer`]).
+pub async fn stream_through_link_completion(
+    sender_node: &impl Endpoint,
+    receiver_node: &impl Endpoint,
+    request_id: &str,
+    count: u64,
+) {
+    let link = json!({"requestId": request_id});
+    let mut sender = SocketIo::connect(&sender_node.url(""), None).await.unwrap();
+    let sender_link = sender.emit_ack("link", std::slice::from_ref(&link));
+    sender.wait_for_presence(1).await;
+    let mut receiver = SocketIo::connect(&receiver_node.url(""), None)
+        .await
+        .unwrap();
+    let receiver_link = receiver.emit_ack("link", std::slice::from_ref(&link));
+    sender.wait_for_presence(2).await;
+    receiver.wait_for_presence(2).await;
+
+    let (status, _) = Wallet::web(sender_node)
+        .register(Some(json!(request_id)))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let ack = tokio::time::timeout(WAIT, sender.ack(sender_link)).await;
+    assert!(ack.expect("the sender's link is answered").is_some());
+    // Paced, so that the stream spans the receiver's join and stays within the sender's queue.
+    for seq in 0..count {
+        sender.emit("offer-candidate", &[json!({"candidate": "c", "seq": seq})]);
+        if seq % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let ack = tokio::time::timeout(WAIT, receiver.ack(receiver_link)).await;
+    assert!(ack.expect("the receiver's link is answered").is_some());
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(WAIT, async {
+        while let Some(incoming) = receiver.incoming.recv().await {
+            match incoming {
+                Incoming::Event(event, args) if event == "offer-candidate" => {
+                    got.push(args[0]["seq"].as_u64().expect("a seq"));
+                }
+                Incoming::Closed => return,
+                _ => {}
+            }
+            if got.len() as u64 == count {
+                return;
+            }
+        }
+    })
+    .await;
+    // Anything more would be a duplicate; give it a moment to show.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while let Ok(incoming) = receiver.incoming.try_recv() {
+        if let Incoming::Event(event, args) = incoming
+            && event == "offer-candidate"
+        {
+            got.push(args[0]["seq"].as_u64().unwrap_or(u64::MAX));
+        }
+    }
+    let expected: Vec<u64> = (0..count).collect();
+    if got != expected {
+        let at = got
+            .iter()
+            .zip(&expected)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let shown = &got[at.saturating_sub(3)..got.len().min(at + 12)];
+        panic!(
+            "{request_id}: {} of {count} candidates arrived; the first {at} in order, then {shown:?}",
+            got.len()
+        );
+    }
 }

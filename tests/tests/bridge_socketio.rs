@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use liquid_mesh_tests::js::{JsSocket, run_script, spawn_script};
-use liquid_mesh_tests::pairing::{ANSWER_SDP, OFFER_SDP, candidate, link, pair, session_of};
+use liquid_mesh_tests::pairing::{
+    ANSWER_SDP, OFFER_SDP, candidate, link, pair, roomy_buffer, session_of,
+    stream_through_link_completion,
+};
 use liquid_mesh_tests::{Backend, TestNode, Wallet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -266,6 +269,23 @@ async fn an_event_sent_right_after_connecting_is_never_lost() {
     let count = 2000;
     let lines = run_script("burst.mjs", &[&node.url(""), &count.to_string()], None).await;
     assert_eq!(lines[0], json!({"sent": count, "acked": count}));
+}
+
+/// Signals a socket relays while its pair's link is being completed reach the pair once each and
+/// in order: the pair joins the room and gets the room's buffer replayed at one moment, so a
+/// signal is either replayed or relayed live, never both or neither. Repeated because the race
+/// it guards against is narrow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_relayed_while_a_link_completes_arrive_once_and_in_order() {
+    let node = TestNode::start(Backend::Sqlite, |c| {
+        c.bridge.link_rate = liquid_mesh::rate_limit::RateLimit::per_minute(0);
+        c.fido_rate = liquid_mesh::rate_limit::RateLimit::per_minute(0);
+        c.bridge.buffer = roomy_buffer();
+    })
+    .await;
+    for round in 0..20 {
+        stream_through_link_completion(&node, &node, &format!("racing-{round}"), 120).await;
+    }
 }
 
 /// A burst of a wallet's socket, over long-polling and then its WebSocket, reaches the website

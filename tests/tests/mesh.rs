@@ -9,7 +9,8 @@ use liquid_mesh_tests::js::JsSocket;
 use liquid_mesh_tests::mesh::{start_mesh, wait_for_peers};
 use liquid_mesh_tests::node::new_postgres_database;
 use liquid_mesh_tests::pairing::{
-    ANSWER_SDP, OFFER_SDP, answer, candidate, expect_offer, pair, send_offer, session_of,
+    ANSWER_SDP, OFFER_SDP, answer, candidate, expect_offer, pair, roomy_buffer, send_offer,
+    session_of, stream_through_link_completion,
 };
 use liquid_mesh_tests::raw_peer::RawPeer;
 use liquid_mesh_tests::{Backend, Wallet};
@@ -26,6 +27,22 @@ async fn two_nodes_pair_a_website_on_one_and_a_wallet_on_the_other() {
     pair(b, a, json!(424242), true).await;
     let deferred = a.mesh.counters().deferred + b.mesh.counters().deferred;
     assert_eq!(deferred, 0, "a pair split across nodes waits for nothing");
+}
+
+/// Signals that cross the mesh while the receiving node completes its side's link reach that
+/// side once each and in order, whether the node relays them live or replays them from its buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_crossing_while_a_link_completes_arrive_once_and_in_order() {
+    let nodes = start_mesh(2, &[(0, 1)], Backend::Sqlite, |_, c| {
+        c.bridge.link_rate = liquid_mesh::rate_limit::RateLimit::per_minute(0);
+        c.fido_rate = liquid_mesh::rate_limit::RateLimit::per_minute(0);
+        c.bridge.buffer = roomy_buffer();
+    })
+    .await;
+    for round in 0..10 {
+        let id = format!("crossing-{round}");
+        stream_through_link_completion(&nodes[0], &nodes[1], &id, 120).await;
+    }
 }
 
 /// A pair wholly on node A gets its signals at once, and B gets them a moment later in one

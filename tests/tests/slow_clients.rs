@@ -14,23 +14,6 @@ use tokio::io::AsyncWriteExt;
 const SIGNALS: u64 = 2000;
 const WINDOW: u64 = 100;
 
-/// Waits until the socket hears that `devices` sessions share the pair.
-async fn wait_for_devices(socket: &mut SocketIo, devices: u64) {
-    tokio::time::timeout(WAIT, async {
-        while let Some(incoming) = socket.incoming.recv().await {
-            if let Incoming::Event(event, args) = incoming
-                && event == "presence"
-                && args[0]["deviceCount"] == devices
-            {
-                return;
-            }
-        }
-        panic!("socket closed");
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no presence of {devices} devices within {WAIT:?}"));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_socket_does_not_slow_its_pair_or_the_node() {
     let node = TestNode::start(Backend::Sqlite, |c| {
@@ -52,8 +35,8 @@ async fn a_stalled_socket_does_not_slow_its_pair_or_the_node() {
         .send(eio::event_frame("link", std::slice::from_ref(&link), Some(0)).into())
         .await
         .unwrap();
-    wait_for_devices(&mut sender, 3).await;
-    wait_for_devices(&mut healthy, 3).await;
+    sender.wait_for_presence(3).await;
+    healthy.wait_for_presence(3).await;
     // Signals flow once a wallet has authenticated the request and the links are answered.
     let (status, _) = Wallet::web(&node)
         .register(Some(link["requestId"].clone()))

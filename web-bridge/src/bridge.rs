@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -383,9 +384,11 @@ async fn join_rooms(socket: &SocketRef, shared: &Shared, view: &SessionView) -> 
         if holding || current.contains(&room.name()) {
             continue;
         }
+        // Relaying sends and buffers a signal under this lock (see `relay`), so each signal of
+        // the room reaches the socket once: replayed if it came before the join, else live.
+        let mut buffers = lock(&shared.buffers);
         socket.join(room.name());
-        let missed = lock(&shared.buffers).replay(&room, socket.id.as_str(), Instant::now());
-        for signal in missed {
+        for signal in buffers.replay(&room, socket.id.as_str(), Instant::now()) {
             let _ = socket.emit(signal.kind.event(), &*signal.payload);
         }
     }
@@ -442,6 +445,12 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         tracing::debug!(socket = %socket.id, event = kind.event(), "signal from a session with no pair dropped");
         return;
     };
+    relay(socket, shared, room, kind, payload);
+}
+
+/// Sends a signal to the other members of `room` here, keeps it for late joiners, and hands it
+/// to the hub for other bridges and nodes. Nothing in it waits.
+fn relay(socket: &SocketRef, shared: &Shared, room: Room, kind: SignalKind, payload: Value) {
     let bytes = json_len(&payload);
     if bytes > shared.config.max_signal_bytes {
         shared.counters.signal_dropped();
@@ -449,9 +458,6 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         return;
     }
     shared.counters.signal_local(kind);
-    if let Err(err) = socket.to(room.name()).emit(kind.event(), &payload).await {
-        tracing::debug!(%err, "relaying a signal failed");
-    }
     let signal = Signal {
         pair_here: pair_is_here(socket, shared, &room),
         room,
@@ -460,8 +466,24 @@ async fn on_signal(socket: &SocketRef, shared: &Shared, kind: SignalKind, payloa
         origin: Origin::Local(shared.id),
         sender: socket.id.to_string(),
     };
-    lock(&shared.buffers).push(signal.clone(), bytes, Instant::now());
+    {
+        let mut buffers = lock(&shared.buffers);
+        let members = socket.to(signal.room.name());
+        broadcast_now(members.emit(kind.event(), &*signal.payload));
+        buffers.push(signal.clone(), bytes, Instant::now());
+    }
     shared.hub.publish_signal(signal);
+}
+
+/// Finishes a broadcast to this bridge's sockets at once, so a caller may hold a lock across it:
+/// socketioxide's local adapter sends within the call (its future is `ready`).
+fn broadcast_now(emit: impl Future<Output = Result<(), socketioxide::BroadcastError>>) {
+    let emit = std::pin::pin!(emit);
+    match emit.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(err)) => tracing::debug!(%err, "relaying a signal failed"),
+        Poll::Pending => tracing::error!("a local broadcast waited; signal not relayed here"),
+    }
 }
 
 /// Whether the sender's whole pair is here: another session has a socket of this bridge in
@@ -707,12 +729,12 @@ async fn relay_remote_signals(io: SocketIo, shared: Arc<Shared>) {
         };
         let bytes = json_len(&signal.payload);
         shared.counters.signal_remote(signal.kind);
-        if let Some(room) = within(&io, signal.room.name())
-            && let Err(err) = room.emit(signal.kind.event(), &*signal.payload).await
-        {
-            tracing::debug!(%err, "relaying a remote signal failed");
+        // Sent and kept under one lock, as a local signal is (see `relay`).
+        let mut buffers = lock(&shared.buffers);
+        if let Some(room) = within(&io, signal.room.name()) {
+            broadcast_now(room.emit(signal.kind.event(), &*signal.payload));
         }
-        lock(&shared.buffers).push(signal, bytes, Instant::now());
+        buffers.push(signal, bytes, Instant::now());
     }
 }
 
