@@ -175,8 +175,7 @@ pub async fn answer(website: &mut JsSocket, wallet: &mut JsSocket, n: u32) {
 }
 
 /// Buffer limits for [`stream_through_link_completion`]: room for a whole stream (of at most
-/// 120, which a joiner's socket queue of 128 takes at once), so only a race between relaying and
-/// joining, not a bound, can lose a signal.
+/// 120), so only a race between relaying and joining, not a bound, can lose a signal.
 pub fn roomy_buffer() -> liquid_mesh::buffer::BufferLimits {
     liquid_mesh::buffer::BufferLimits {
         count: 120,

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use liquid_mesh_tests::js::{JsSocket, run_script, spawn_script};
+use liquid_mesh_tests::eio::{Incoming, SocketIo};
+use liquid_mesh_tests::js::{JsSocket, WAIT, run_script, spawn_script};
 use liquid_mesh_tests::pairing::{
     ANSWER_SDP, OFFER_SDP, candidate, link, pair, roomy_buffer, session_of,
     stream_through_link_completion,
@@ -285,6 +286,59 @@ async fn signals_relayed_while_a_link_completes_arrive_once_and_in_order() {
     .await;
     for round in 0..20 {
         stream_through_link_completion(&node, &node, &format!("racing-{round}"), 120).await;
+    }
+}
+
+/// A website that links after its wallet sent hundreds of signals is replayed all of them at
+/// once, more than socketioxide queues per socket by default (128): the bridge sizes each
+/// socket's queue to take a whole buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_website_is_replayed_a_whole_large_buffer() {
+    const EARLY: u64 = 400;
+    let node = TestNode::start(Backend::Sqlite, |c| {
+        c.bridge.buffer.count = EARLY as usize;
+        c.bridge.buffer.bytes = 1 << 20;
+    })
+    .await;
+    let request_id = json!("large-replay");
+    let mut wallet = Wallet::web(&node);
+    assert_eq!(
+        wallet.register(Some(request_id.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let wallet_socket = SocketIo::connect(&node.url(""), Some(&wallet.cookie()))
+        .await
+        .unwrap();
+    for seq in 0..EARLY {
+        wallet_socket.emit("offer-candidate", &[json!({"candidate": "c", "seq": seq})]);
+        if seq % 10 == 9 {
+            // Within the 256 signals a socket may have queued while its session is read.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let website_cookie = node.socket_cookie().await;
+    let mut website = SocketIo::connect(&node.url(""), Some(&website_cookie))
+        .await
+        .unwrap();
+    let link = website.emit_ack("link", &[json!({"requestId": request_id})]);
+    assert!(website.ack(link).await.is_some());
+    for expected in 0..EARLY {
+        let seq = tokio::time::timeout(WAIT, async {
+            loop {
+                match website.incoming.recv().await {
+                    Some(Incoming::Event(event, args)) if event == "offer-candidate" => {
+                        return args[0]["seq"].as_u64();
+                    }
+                    Some(Incoming::Closed) | None => return None,
+                    Some(_) => {}
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("only {expected} of {EARLY} replayed within {WAIT:?}"));
+        assert_eq!(seq, Some(expected), "replayed in order");
     }
 }
 

@@ -75,6 +75,14 @@ impl Default for BridgeConfig {
 /// 10,000) for no measurable CPU at 10,000 relayed messages a second.
 const WS_READ_BUFFER: usize = 256;
 
+/// Packets one socket may have waiting to be written: socketioxide's 128, or more when the
+/// early-signal buffer is larger, since a joiner is replayed a whole buffer at once and a packet
+/// that finds the queue full is dropped. The queue allocates as it fills, so an idle socket pays
+/// nothing for the room.
+fn socket_queue(buffer: &BufferLimits) -> usize {
+    (buffer.count + 64).max(128)
+}
+
 /// Devices per other bridge or node in one room, and when each was reported.
 type DeviceCounts = HashMap<Origin, (usize, Instant)>;
 
@@ -177,6 +185,7 @@ impl Bridge {
             // Measured: a 16 KiB read buffer costs 12 KB per idle connection, 1 KiB costs
             // little and reads signals (a few hundred bytes) in one go anyway.
             .ws_read_buffer_size(WS_READ_BUFFER)
+            .max_buffer_size(socket_queue(&shared.config.buffer))
             .with_state(shared.clone())
             .build_layer();
         io.ns("/", on_connect.with(register_handlers));

@@ -9,8 +9,8 @@ use crate::hub::{Room, Signal};
 /// Bounds on what one room keeps.
 #[derive(Debug, Clone, Copy)]
 pub struct BufferLimits {
-    /// Signals kept per room; the oldest go first. A joiner is sent them all at once, into a
-    /// socket queue of 128 packets (socketioxide's), so more than about 100 would overflow it.
+    /// Signals kept per room; the oldest go first. A joiner is sent them all at once; its
+    /// socket's queue is sized to take them.
     pub count: usize,
     /// Payload bytes kept per room.
     pub bytes: usize,
